@@ -1,0 +1,86 @@
+"""Run a SageMaker-style container by hand, the way the service does: `train` or `serve`.
+
+Used by Lab 01 to show the contract before any SageMaker API, and by the container tests.
+Every container started here carries the label workshop.run so cleanup can find it.
+"""
+import contextlib
+import socket
+import subprocess
+import time
+import uuid
+
+import requests
+
+RUN_LABEL = "workshop.run"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def train(image, opt_ml_root, env=None, timeout=600):
+    """`docker run IMAGE train` with ROOT mounted at /opt/ml. Returns (exit code, output)."""
+    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", "-v", f"{opt_ml_root}:/opt/ml"]
+    for key, value in (env or {}).items():
+        cmd += ["-e", f"{key}={value}"]
+    result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+class ServingContainer:
+    """A `docker run IMAGE serve` container with a model mounted at /opt/ml/model."""
+
+    def __init__(self, image, model_dir, env=None, port=None, container_port=8080):
+        self.image, self.model_dir, self.env = image, model_dir, env or {}
+        self.container_port = container_port  # 8080 unless SAGEMAKER_BIND_TO_PORT moves it
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = f"workshop-serve-{uuid.uuid4().hex[:8]}"
+
+    def start(self, ready_seconds=60):
+        cmd = ["docker", "run", "-d", "--name", self.name, "--label", f"{RUN_LABEL}=serve",
+               "-p", f"127.0.0.1:{self.port}:{self.container_port}", "-v", f"{self.model_dir}:/opt/ml/model:ro"]
+        for key, value in self.env.items():
+            cmd += ["-e", f"{key}={value}"]
+        subprocess.run(cmd + [self.image, "serve"], check=True, capture_output=True, text=True)
+        deadline = time.monotonic() + ready_seconds
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"serving container exited during start-up:\n{self.logs()}")
+            try:
+                if requests.get(f"{self.url}/ping", timeout=2).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"/ping did not answer 200 within {ready_seconds} s:\n{self.logs()}")
+
+    def running(self):
+        out = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", self.name],
+                             capture_output=True, text=True).stdout.strip()
+        return out == "true"
+
+    def logs(self):
+        result = subprocess.run(["docker", "logs", self.name], capture_output=True, text=True)
+        return (result.stdout + result.stderr)[-5000:]
+
+    def invoke(self, body, content_type="text/csv", accept=None, timeout=60):
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
+        return requests.post(f"{self.url}/invocations", data=body, headers=headers, timeout=timeout)
+
+    def stop(self):
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
+
+
+@contextlib.contextmanager
+def serving(image, model_dir, env=None, port=None, container_port=8080):
+    """with serving(image, model_dir) as container: container.invoke(...): always removed afterwards."""
+    container = ServingContainer(image, model_dir, env, port, container_port)
+    try:
+        yield container.start()
+    finally:
+        container.stop()

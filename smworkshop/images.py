@@ -1,0 +1,222 @@
+"""Container images, built offline: a base image, a wheelhouse, and a build that runs only when needed.
+
+- Base: python:3.11-slim-bookworm when it is present or can be pulled; otherwise an equivalent
+  Debian bookworm image made here with debootstrap + `docker import` (no registry needed).
+- Python packages: the host's pip downloads wheels for the image's Python and platform into
+  containers/NAME/wheelhouse/, and the Dockerfile installs them with --no-index. The same trick
+  builds images for VPC-only SageMaker environments that have no internet.
+- Rebuild: an image carries a hash of its inputs in a label; the same inputs mean no build at all.
+- aws mode: push the local image to Amazon ECR and return the URI SageMaker pulls.
+"""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .paths import BUILD, CONTAINERS
+
+PULLED_BASE = "python:3.11-slim-bookworm"
+LOCAL_BASE = "sagemaker-workshop/bookworm-python:3.11"
+IMAGE_PREFIX = "sagemaker-workshop"
+INPUTS_LABEL = "workshop.inputs-sha256"
+IMAGE_PYTHON = "3.11"  # both bases run Python 3.11; wheels are chosen for it
+DEBIAN_MIRROR = os.environ.get("WORKSHOP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+NOT_BUILD_INPUTS = {"wheelhouse", "__pycache__", ".pytest_cache", "README.md", "local_test"}
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def local_tag(name):
+    return f"{IMAGE_PREFIX}/{name}:latest"
+
+
+def _docker(*args, check=True, capture=True, **kwargs):
+    result = subprocess.run(["docker", *args], capture_output=capture, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise BuildError(f"`docker {' '.join(args)}` failed:\n{(result.stderr or '')[-3000:]}")
+    return result
+
+
+def image_id(tag):
+    result = _docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def image_label(tag, label):
+    result = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", tag, check=False)
+    if result.returncode != 0:
+        return None
+    return (json.loads(result.stdout) or {}).get(label)
+
+
+def _stream(cmd, prefix, env=None):
+    """Run a slow command, echoing its output as progress; keep the tail for the error."""
+    started = time.monotonic()
+    tail = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = (tail + [line])[-40:]
+            if line.startswith("Step ") or line.startswith("Successfully") or "ERROR" in line:
+                print(f"  {prefix} {line}", flush=True)
+    if proc.returncode != 0:
+        raise BuildError(f"{' '.join(cmd[:3])} ... failed (exit {proc.returncode}):\n" + "\n".join(tail))
+    return time.monotonic() - started
+
+
+# ---- base image ---------------------------------------------------------------------------------
+
+def base_image(say=print):
+    """The name of a Python 3.11 Debian bookworm base image, making one if needed."""
+    for name in (PULLED_BASE, LOCAL_BASE):
+        if image_id(name):
+            return name
+    say(f"pulling {PULLED_BASE} ...")
+    if _docker("pull", PULLED_BASE, check=False, timeout=600).returncode == 0:
+        return PULLED_BASE
+    say(f"no registry reachable: making {LOCAL_BASE} with debootstrap (about a minute)")
+    _debootstrap_base(LOCAL_BASE, say)
+    return LOCAL_BASE
+
+
+def _debootstrap_base(tag, say):
+    if not shutil.which("debootstrap"):
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            raise BuildError(
+                f"cannot pull {PULLED_BASE} and debootstrap is not installed: pull the base image "
+                "once where a registry is reachable, or install debootstrap"
+            )
+        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True, capture_output=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=BUILD, prefix="rootfs-") as rootfs:
+        cmd = ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
+               "bookworm", rootfs, DEBIAN_MIRROR]
+        seconds = _stream(cmd, "debootstrap")
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for path in Path(rootfs, junk).glob("*"):
+                if path.is_file():
+                    path.unlink()
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        changes = ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   "ENV LANG=C.UTF-8", 'CMD ["python3"]']
+        args = ["docker", "import"] + [a for c in changes for a in ("--change", c)] + ["-", tag]
+        subprocess.run(args, stdin=tar.stdout, check=True, capture_output=True)
+        tar.wait()
+    say(f"made {tag} in {seconds:.0f} s")
+
+
+# ---- wheelhouse ---------------------------------------------------------------------------------
+
+def _platform():
+    arch = _docker("info", "--format", "{{.Architecture}}").stdout.strip()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
+
+
+def fill_wheelhouse(context, say=print):
+    """Download wheels for the image's Python and platform into CONTEXT/wheelhouse."""
+    requirements = Path(context) / "requirements.txt"
+    wheelhouse = Path(context) / "wheelhouse"
+    wheelhouse.mkdir(exist_ok=True)
+    if not requirements.exists():
+        return wheelhouse
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+           "--only-binary=:all:", "--implementation", "cp", "--python-version", IMAGE_PYTHON,
+           "--platform", f"manylinux_2_28_{_platform()}",  # pip also accepts the older manylinux tags
+           "-r", str(requirements), "-d", str(wheelhouse)]
+    say(f"  wheelhouse: pip download for Python {IMAGE_PYTHON} / {_platform()} ...")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"pip download failed for {requirements}:\n{result.stderr[-3000:]}")
+    return wheelhouse
+
+
+# ---- build --------------------------------------------------------------------------------------
+
+def inputs_hash(context, base_id):
+    """Hash of everything that goes into the image, so an unchanged image is never rebuilt."""
+    digest = hashlib.sha256(f"base={base_id}\n".encode())
+    for path in sorted(Path(context).rglob("*")):
+        relative = path.relative_to(context)
+        if path.is_file() and not NOT_BUILD_INPUTS.intersection(relative.parts):
+            digest.update(f"{relative.as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build(name, extra_tags=(), say=print):
+    """Build containers/NAME as sagemaker-workshop/NAME:latest (and EXTRA_TAGS) unless up to date."""
+    context = CONTAINERS / name
+    if not (context / "Dockerfile").exists():
+        raise BuildError(f"no Dockerfile in {context}")
+    tag = local_tag(name)
+    base = base_image(say)
+    wanted = inputs_hash(context, image_id(base))
+    if image_label(tag, INPUTS_LABEL) == wanted:
+        for extra in extra_tags:
+            _docker("tag", tag, extra)
+        say(f"image {tag} is up to date")
+        return tag
+    say(f"building {tag} (inputs changed or image missing)")
+    fill_wheelhouse(context, say)
+    cmd = ["docker", "build", "--build-arg", f"BASE_IMAGE={base}", "--label", f"{INPUTS_LABEL}={wanted}",
+           "-t", tag, str(context)]
+    # The classic builder works with every engine this workshop meets (Debian's 20.10 included).
+    seconds = _stream(cmd, name, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    for extra in extra_tags:
+        _docker("tag", tag, extra)
+    say(f"built {tag} in {seconds:.0f} s")
+    return tag
+
+
+def project_images():
+    """IDs of every image this repository built (they carry the inputs label), base included."""
+    out = _docker("images", "-q", "--filter", f"label={INPUTS_LABEL}").stdout.split()
+    base = image_id(LOCAL_BASE)
+    return sorted(set(out) | ({base} if base else set()))
+
+
+def remove_project_images(say=print):
+    """Remove the workshop's images and its made base, so the next build is a cold one."""
+    ids = project_images()
+    if ids:
+        _docker("rmi", "-f", *ids, check=False)
+    say(f"removed {len(ids)} image(s)")
+
+
+# ---- aws mode: Amazon ECR -----------------------------------------------------------------------
+
+def push_to_ecr(name, region, ecr_client=None, docker=_docker, say=print):
+    """Push the local image to ECR (creating the repository once) and return its URI.
+
+    Tags with the image's input hash, so an endpoint pins exactly what was built.
+    """
+    import boto3
+
+    ecr = ecr_client or boto3.client("ecr", region_name=region)
+    repository = f"{IMAGE_PREFIX}/{name}"
+    try:
+        ecr.create_repository(repositoryName=repository,
+                              imageScanningConfiguration={"scanOnPush": True},
+                              encryptionConfiguration={"encryptionType": "AES256"})
+        say(f"created ECR repository {repository}")
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    auth = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
+    registry = auth["proxyEndpoint"].split("://", 1)[-1]
+    docker("login", "--username", user, "--password-stdin", registry, input=password)
+    version = (image_label(local_tag(name), INPUTS_LABEL) or "latest")[:12]
+    uri = f"{registry}/{repository}:{version}"
+    docker("tag", local_tag(name), uri)
+    say(f"pushing {uri} ...")
+    docker("push", uri)
+    return uri
