@@ -22,7 +22,13 @@ class Cleanup:
         self.local_root = Path(local_root) if local_root else None
         self.say = say
         self.created = {kind: [] for kind in DELETE_ORDER}
-        atexit.register(self.run, quiet=True)
+        atexit.register(self._run_at_exit)
+
+    def _run_at_exit(self):
+        try:
+            self.run(quiet=True)
+        except Exception as err:  # at exit there is nobody left to catch it: say what stays behind
+            print(f"cleanup at exit failed, delete these by hand: {self.created}: {err}")
 
     def add(self, kind, name):
         """Remember a resource so cleanup deletes it; returns NAME for use inline."""

@@ -18,11 +18,10 @@ def strip(path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.execution_count = None
+            # nbval compares only cells that ran: checked cells keep their count and outputs
             if not checked(cell):
+                cell.execution_count = None
                 cell.outputs = []
-            for output in cell.outputs:
-                output.pop("execution_count", None) if output.get("output_type") != "execute_result" else None
             cell.metadata.pop("execution", None)
             cell.metadata.pop("papermill", None)
     nb.metadata.pop("papermill", None)
@@ -38,10 +37,12 @@ def unstripped_cells(path):
 def keep_checked(source, executed):
     """Copy the outputs of marked cells from an executed copy into the source notebook."""
     src, run = nbformat.read(source, as_version=4), nbformat.read(executed, as_version=4)
-    run_cells = [c for c in run.cells if c.cell_type == "code"]
+    # papermill inserts an "injected-parameters" cell after the parameters cell: not in the source
+    run_cells = [c for c in run.cells
+                 if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
     for cell, ran in zip((c for c in src.cells if c.cell_type == "code"), run_cells):
         if checked(cell):
-            cell.outputs = ran.outputs
+            cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
     nbformat.write(src, source)
     strip(source)
 

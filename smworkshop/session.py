@@ -220,7 +220,7 @@ class LabSession:
     # ---- results ----------------------------------------------------------------------------------
     def record(self, key_metric=None, **values):
         """Write the numbers CI checks to the lab's results file."""
-        return results.record(self.lab, key_metric=key_metric, mode=self.mode, **values)
+        results.record(self.lab, key_metric=key_metric, mode=self.mode, **values)
 
 
 def start_lab(lab, mode="auto", region=None):

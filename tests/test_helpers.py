@@ -1,0 +1,273 @@
+"""Unit tests of the helper package: no Docker needed."""
+import base64
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from smworkshop import cleanup, images, mode, notebooks, opt_ml, paths, results, session
+
+
+# ---- mode -----------------------------------------------------------------------------------
+
+def test_auto_is_local_outside_studio(tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKSHOP_MODE", raising=False)
+    assert mode.resolve("auto", metadata=tmp_path / "absent.json") == "local"
+
+
+def test_auto_is_aws_inside_studio(tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKSHOP_MODE", raising=False)
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text("{}")
+    assert mode.resolve("auto", metadata=metadata) == "aws"
+
+
+def test_explicit_mode_wins_and_is_case_insensitive(tmp_path):
+    assert mode.resolve(" AWS ", metadata=tmp_path / "absent") == "aws"
+    assert mode.resolve("local", metadata=tmp_path / "absent") == "local"
+
+
+def test_workshop_mode_variable_steers_auto(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_MODE", "aws")
+    assert mode.resolve("auto", metadata=tmp_path / "absent") == "aws"
+
+
+def test_unknown_mode_is_a_clear_error():
+    with pytest.raises(ValueError, match="MODE must be 'auto', 'local' or 'aws'"):
+        mode.resolve("cloud")
+
+
+# ---- paths ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, allowed", [("/root/work", False), ("/etc/x", False), ("/var/lib/docker", False),
+                                           ("/tmp/x", True), ("/rootless", True), ("/work/main/build", True)])
+def test_mountable_follows_local_mode_refusals(path, allowed):
+    assert paths.mountable(path) is allowed
+
+
+def test_workspace_moves_out_of_refused_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", "/root/somewhere")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    assert paths.workspace("lab") == tmp_path / "sagemaker-workshop" / "lab"
+
+
+# ---- local session: clients, role, training factory ------------------------------------------
+
+@pytest.fixture
+def local_lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    lab = session.LabSession("unit", mode="local", say=lambda m: None)
+    yield lab
+    lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+
+
+def test_local_mode_uses_local_session_clients_and_a_fake_role(local_lab):
+    from sagemaker.core.local.local_session import LocalSagemakerClient, LocalSagemakerRuntimeClient
+
+    assert isinstance(local_lab.sagemaker_client, LocalSagemakerClient)
+    assert isinstance(local_lab.runtime_client, LocalSagemakerRuntimeClient)
+    assert local_lab.role == session.FAKE_ROLE and "111122223333" in local_lab.role
+    assert local_lab.instance_type("ml.m5.large") == "local"
+    assert isinstance(local_lab._sm_session.config["local"]["serving_port"], int)
+
+
+def test_local_trainer_is_a_local_container_job_with_its_own_root(local_lab):
+    from sagemaker.train.model_trainer import Mode
+
+    trainer = local_lab.model_trainer("some/image:1", hyperparameters={"max_leaf_nodes": 4}, base_job_name="t")
+    assert trainer.training_mode == Mode.LOCAL_CONTAINER
+    assert trainer.local_container_root.startswith(str(local_lab.run_root))
+    assert paths.mountable(trainer.local_container_root)
+    other = local_lab.model_trainer("some/image:1", base_job_name="t")
+    assert other.local_container_root != trainer.local_container_root
+
+
+def test_local_model_data_gets_a_folder_of_its_own(local_lab, tmp_path):
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"x")
+    url = local_lab.model_data(archive)
+    assert url.startswith("file://") and url.endswith("/model.tar.gz")
+    folder = url[len("file://"):].rsplit("/", 1)[0]
+    import os
+
+    assert os.listdir(folder) == ["model.tar.gz"]
+
+
+def test_local_training_failure_reason_is_read_from_the_failure_file(local_lab):
+    trainer = local_lab.model_trainer("some/image:1", base_job_name="t")
+    failure = session.Path(trainer.local_container_root) / "artifacts" / "output" / "failure"
+    failure.parent.mkdir(parents=True)
+    failure.write_text("ClientError: max_leaf_nodes must be at least 2\n")
+
+    def failing_train(**kwargs):
+        raise RuntimeError("Failed to run: [...]. Process exited with code: 2")
+
+    trainer.__dict__["train"] = failing_train  # pydantic model: set the bound attribute directly
+    with pytest.raises(session.TrainingFailed, match="max_leaf_nodes must be at least 2"):
+        local_lab.fit(trainer, [])
+
+
+def test_invoke_turns_a_local_4xx_into_invocation_error(local_lab, monkeypatch):
+    class Body:
+        def read(self):
+            return b"bad request: row 1 has 3 values\n"
+
+    monkeypatch.setattr(local_lab.runtime_client, "invoke_endpoint",
+                        lambda **kw: {"Body": Body(), "ResponseMetadata": {"HTTPStatusCode": 400}})
+    with pytest.raises(session.InvocationError) as caught:
+        local_lab.invoke("e", "1,2,3")
+    assert caught.value.status == 400 and caught.value.message == "bad request: row 1 has 3 values"
+
+
+def test_invoke_turns_a_service_model_error_into_invocation_error(local_lab):
+    runtime = boto3.client("sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x",
+                           aws_secret_access_key="y")
+    local_lab.runtime_client = runtime
+    with Stubber(runtime) as stub:
+        stub.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
+                              service_message="Received client error (415) from primary",
+                              response_meta={}, modeled_fields={"OriginalStatusCode": 415,
+                                                                "OriginalMessage": "unsupported content type\n"})
+        with pytest.raises(session.InvocationError) as caught:
+            local_lab.invoke("e", "{}", content_type="application/json")
+    assert caught.value.status == 415 and caught.value.message == "unsupported content type"
+
+
+# ---- cleanup --------------------------------------------------------------------------------
+
+def _stubbed_sagemaker():
+    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    return client, Stubber(client)
+
+
+def test_cleanup_deletes_endpoint_then_config_then_model_and_is_rerunnable():
+    client, stub = _stubbed_sagemaker()
+    tracker = cleanup.Cleanup(client, say=lambda m: None)
+    tracker.add("model", "m")
+    tracker.add("endpoint_config", "c")
+    tracker.add("endpoint", "e")
+    stub.add_response("delete_endpoint", {}, {"EndpointName": "e"})
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "c"})
+    stub.add_response("delete_model", {}, {"ModelName": "m"})
+    with stub:
+        assert tracker.run() == ["endpoint e", "endpoint_config c", "model m"]
+        assert tracker.run() == []  # nothing left: no API call at all
+    stub.assert_no_pending_responses()
+
+
+def test_cleanup_ignores_resources_already_gone_but_not_other_errors():
+    client, stub = _stubbed_sagemaker()
+    tracker = cleanup.Cleanup(client, say=lambda m: None)
+    tracker.add("endpoint", "gone")
+    tracker.add("model", "forbidden")
+    stub.add_client_error("delete_endpoint", "ValidationException", "Could not find endpoint \"gone\".")
+    stub.add_client_error("delete_model", "AccessDeniedException", "not allowed")
+    with stub, pytest.raises(Exception, match="not allowed"):
+        tracker.run()
+    assert tracker.created["endpoint"] == []  # the gone endpoint is off the list
+    tracker.created["model"].clear()  # keep the exit hook from calling the real service
+
+
+def test_cleanup_refuses_unknown_kinds():
+    client, _ = _stubbed_sagemaker()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        cleanup.Cleanup(client).add("bucket", "b")
+
+
+def test_containers_under_matches_only_this_root(monkeypatch, tmp_path):
+    listing = (f"aaa {tmp_path}/runs/x\nbbb {tmp_path}-other/runs/y\nccc {tmp_path}\n")
+
+    class Done:
+        stdout = listing
+
+    monkeypatch.setattr(cleanup.subprocess, "run", lambda *a, **k: Done())
+    assert cleanup.containers_under(tmp_path) == ["aaa", "ccc"]
+
+
+# ---- images: aws push path, stubbed ----------------------------------------------------------
+
+def test_push_to_ecr_creates_repository_logs_in_tags_and_pushes(monkeypatch):
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    token = base64.b64encode(b"AWS:secret-password").decode()
+    registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    calls = []
+    monkeypatch.setattr(images, "image_label", lambda tag, label: "abcdef1234567890")
+    with Stubber(ecr) as stub:
+        stub.add_response("create_repository", {"repository": {"repositoryName": "sagemaker-workshop/byoc"}},
+                          {"repositoryName": "sagemaker-workshop/byoc",
+                           "imageScanningConfiguration": {"scanOnPush": True},
+                           "encryptionConfiguration": {"encryptionType": "AES256"}})
+        stub.add_response("get_authorization_token", {"authorizationData": [
+            {"authorizationToken": token, "proxyEndpoint": f"https://{registry}"}]}, {})
+        uri = images.push_to_ecr("byoc", "eu-west-1", ecr_client=ecr,
+                                 docker=lambda *args, **kw: calls.append((args, kw.get("input"))),
+                                 say=lambda m: None)
+    assert uri == f"{registry}/sagemaker-workshop/byoc:abcdef123456"
+    assert calls[0] == (("login", "--username", "AWS", "--password-stdin", registry), "secret-password")
+    assert calls[1][0] == ("tag", "sagemaker-workshop/byoc:latest", uri)
+    assert calls[2][0] == ("push", uri)
+
+
+def test_push_to_ecr_reuses_an_existing_repository(monkeypatch):
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    monkeypatch.setattr(images, "image_label", lambda tag, label: None)
+    with Stubber(ecr) as stub:
+        stub.add_client_error("create_repository", "RepositoryAlreadyExistsException", "exists")
+        stub.add_response("get_authorization_token", {"authorizationData": [
+            {"authorizationToken": base64.b64encode(b"AWS:p").decode(), "proxyEndpoint": "https://r.example"}]}, {})
+        uri = images.push_to_ecr("byoc", "eu-west-1", ecr_client=ecr, docker=lambda *a, **k: None, say=lambda m: None)
+    assert uri == "r.example/sagemaker-workshop/byoc:latest"
+
+
+def test_inputs_hash_changes_with_code_but_not_with_wheelhouse_or_readme(tmp_path):
+    (tmp_path / "program").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM x")
+    (tmp_path / "program" / "train").write_text("print(1)")
+    first = images.inputs_hash(tmp_path, "sha256:base")
+    (tmp_path / "wheelhouse").mkdir()
+    (tmp_path / "wheelhouse" / "a.whl").write_text("wheel")
+    (tmp_path / "README.md").write_text("docs")
+    assert images.inputs_hash(tmp_path, "sha256:base") == first
+    assert images.inputs_hash(tmp_path, "sha256:other-base") != first
+    (tmp_path / "program" / "train").write_text("print(2)")
+    assert images.inputs_hash(tmp_path, "sha256:base") != first
+
+
+# ---- opt_ml, results, notebooks ---------------------------------------------------------------
+
+def test_opt_ml_prepare_writes_string_hyperparameters_and_channels(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("x,1\n")
+    root = opt_ml.prepare(tmp_path / "opt_ml", {"max_leaf_nodes": 5, "criterion": "gini"}, {"train": data})
+    assert json.loads((root / "input/config/hyperparameters.json").read_text()) == {"max_leaf_nodes": "5",
+                                                                                    "criterion": "gini"}
+    assert (root / "input/data/train/a.csv").read_text() == "x,1\n"
+    assert "train" in json.loads((root / "input/config/inputdataconfig.json").read_text())
+    assert opt_ml.tree(root).splitlines()[0] == "opt_ml/"
+
+
+def test_results_are_merged_and_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_RESULTS_DIR", str(tmp_path))
+    results.record("lab", key_metric="accuracy", accuracy=0.95)
+    results.record("lab", containers_left=0)
+    assert results.load("lab") == {"accuracy": 0.95, "containers_left": 0, "key_metric": "accuracy"}
+    results.clear("lab")
+    assert results.load("lab") is None
+
+
+def test_strip_keeps_only_checked_outputs(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    nb = new_notebook(cells=[new_code_cell("print(1)", outputs=[new_output("stream", text="1\n")]),
+                             new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(2)",
+                                           outputs=[new_output("stream", text="2\n")])])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert notebooks.unstripped_cells(path) == [0]
+    notebooks.strip(path)
+    assert notebooks.unstripped_cells(path) == []
+    kept = nbformat.read(path, as_version=4)
+    assert kept.cells[1].outputs[0]["text"] == "2\n"

@@ -1,0 +1,46 @@
+"""Lab 01 executed end to end in local mode with papermill, as `./workshop labs` runs it.
+
+Asserts on the results the notebook records as data, and that nothing is left running.
+(nbval re-checks the cells marked NBVAL_CHECK_OUTPUT: see test_notebook_outputs.py.)
+"""
+import pytest
+
+from smworkshop import cleanup, runner
+
+pytestmark = [pytest.mark.docker, pytest.mark.notebook]
+LAB = "01_bring_your_own_container"
+
+
+@pytest.fixture(scope="module")
+def lab01_run(docker_engine, tmp_path_factory):
+    notebook, = runner.lab_notebooks([LAB])
+    # CI parameters: the smallest run that still teaches everything.
+    return runner.execute(notebook, tmp_path_factory.mktemp("lab01"), parameters={"LATENCY_REQUESTS": 10})
+
+
+def test_notebook_runs_to_the_end(lab01_run):
+    assert lab01_run["status"] == "passed", lab01_run["error"]
+
+
+def test_held_out_accuracy_is_at_least_0_9(lab01_run):
+    results = lab01_run["results"]
+    assert results["mode"] == "local"
+    assert results["test_rows"] == 45
+    assert results["accuracy"] >= 0.9
+
+
+def test_latency_was_measured(lab01_run):
+    assert 0 < lab01_run["results"]["p50_latency_ms"] < 1000
+
+
+def test_nothing_is_left_running(lab01_run):
+    assert lab01_run["results"]["containers_left"] == 0
+    assert lab01_run["containers_left_running"] == 0
+    assert cleanup.workshop_containers() == []
+
+
+def test_html_rendering_is_written(lab01_run):
+    from pathlib import Path
+
+    html = Path(lab01_run["html"]).read_text()
+    assert "Bring your own container" in html and "accuracy on 45 held-out rows" in html

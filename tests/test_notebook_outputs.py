@@ -1,0 +1,45 @@
+"""Notebook hygiene and nbval: outputs stay stripped in git except the cells whose output is the
+lesson (marked NBVAL_CHECK_OUTPUT), and those outputs still come out the same when re-run."""
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from smworkshop import notebooks, runner
+from smworkshop.paths import REPO
+
+NOTEBOOKS = runner.lab_notebooks()
+
+
+def test_there_are_lab_notebooks():
+    assert NOTEBOOKS, "no lab notebooks found under labs/"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_outputs_are_stripped_except_checked_cells(notebook):
+    assert notebooks.unstripped_cells(notebook) == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_follows_conventions(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Lab ")
+    for words in ("**Time**", "**Cost in `aws` mode**", "**Prerequisites**"):
+        assert words in nb.cells[0].source
+    parameters = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1 and 'MODE = "auto"' in parameters[0].source
+    checked = [c for c in nb.cells if notebooks.checked(c)]
+    assert checked and all(c.outputs for c in checked), "checked cells must keep their stored output"
+    assert any("cleanup.run()" in c.source for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.docker
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_nbval_checked_outputs_are_reproduced(docker_engine, notebook):
+    """nbval --nbval-lax runs the notebook and compares the marked cells' outputs."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                             "--nbval-cell-timeout=1200", str(notebook)],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
