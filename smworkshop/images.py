@@ -125,9 +125,9 @@ def fill_wheelhouse(context, say=print):
     """Download wheels for the image's Python and platform into CONTEXT/wheelhouse."""
     requirements = Path(context) / "requirements.txt"
     wheelhouse = Path(context) / "wheelhouse"
-    wheelhouse.mkdir(exist_ok=True)
     if not requirements.exists():
         return wheelhouse
+    wheelhouse.mkdir(exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--only-binary=:all:", "--implementation", "cp", "--python-version", IMAGE_PYTHON,
            "--platform", f"manylinux_2_28_{_platform()}",  # pip also accepts the older manylinux tags
@@ -141,9 +141,9 @@ def fill_wheelhouse(context, say=print):
 
 # ---- build --------------------------------------------------------------------------------------
 
-def inputs_hash(context, base_id):
-    """Hash of everything that goes into the image, so an unchanged image is never rebuilt."""
-    digest = hashlib.sha256(f"base={base_id}\n".encode())
+def inputs_hash(context, parents):
+    """Hash of everything that goes into the image (files and parent image IDs): same hash, no build."""
+    digest = hashlib.sha256(f"parents={parents}\n".encode())
     for path in sorted(Path(context).rglob("*")):
         relative = path.relative_to(context)
         if path.is_file() and not NOT_BUILD_INPUTS.intersection(relative.parts):
@@ -152,14 +152,17 @@ def inputs_hash(context, base_id):
     return digest.hexdigest()
 
 
-def build(name, extra_tags=(), say=print):
-    """Build containers/NAME as sagemaker-workshop/NAME:latest (and EXTRA_TAGS) unless up to date."""
-    context = CONTAINERS / name
+def build(name, extra_tags=(), context=None, build_args=None, say=print):
+    """Build CONTEXT (default containers/NAME) as sagemaker-workshop/NAME:latest unless up to date.
+
+    BUILD_ARGS may name other images (e.g. a parent image); their IDs count as inputs too.
+    """
+    context = Path(context) if context else CONTAINERS / name
     if not (context / "Dockerfile").exists():
         raise BuildError(f"no Dockerfile in {context}")
     tag = local_tag(name)
-    base = base_image(say)
-    wanted = inputs_hash(context, image_id(base))
+    args = {"BASE_IMAGE": base_image(say), **(build_args or {})}
+    wanted = inputs_hash(context, " ".join(f"{k}={image_id(v) or v}" for k, v in sorted(args.items())))
     if image_label(tag, INPUTS_LABEL) == wanted:
         for extra in extra_tags:
             _docker("tag", tag, extra)
@@ -167,8 +170,9 @@ def build(name, extra_tags=(), say=print):
         return tag
     say(f"building {tag} (inputs changed or image missing)")
     fill_wheelhouse(context, say)
-    cmd = ["docker", "build", "--build-arg", f"BASE_IMAGE={base}", "--label", f"{INPUTS_LABEL}={wanted}",
-           "-t", tag, str(context)]
+    cmd = ["docker", "build", "--label", f"{INPUTS_LABEL}={wanted}", "-t", tag, str(context)]
+    for key, value in args.items():
+        cmd[2:2] = ["--build-arg", f"{key}={value}"]
     # The classic builder works with every engine this workshop meets (Debian's 20.10 included).
     seconds = _stream(cmd, name, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     for extra in extra_tags:
