@@ -1,7 +1,9 @@
 """Serving benchmark for Lab 01's container (a script that prints figures, not a test).
 
 Compares, in one run on this machine:
-  - workshop: containers/sklearn-byoc as shipped (gunicorn gthread workers, no proxy);
+  - workshop: containers/sklearn-byoc as shipped (gunicorn sync workers, one per core, no proxy);
+  - threaded: the same image with gthread workers and keep-alive (SERVER_WORKER_CLASS=gthread), the
+    alternative we measured and did not ship;
   - baseline: the same model and Flask app behind nginx + gunicorn sync workers, the layout of the
     classic scikit-learn bring-your-own-container sample (benchmarks/baseline_nginx_gunicorn_flask);
   - floor: the in-process time of parsing + predict + formatting, inside the same image.
@@ -67,8 +69,11 @@ def wrk(url, body_file, concurrency, seconds):
                           "-s", str(script), f"{url}/invocations"], capture_output=True, text=True, check=True).stdout
     percentiles = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     errors, total = map(int, re.search(r"ERRORS (\d+) (\d+)", out).groups())
+    socket_errors = sum(map(int, re.findall(r"(?:connect|read|write|timeout) (\d+)",
+                                            (re.search(r"Socket errors:.*", out) or re.search("$", out)).group(0))))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": percentiles["50"], "p99_ms": percentiles["99"], "non_2xx": errors, "requests": total}
+            "p50_ms": percentiles["50"], "p99_ms": percentiles["99"], "non_2xx": errors,
+            "socket_errors": socket_errors, "requests": total}
 
 
 def main():
@@ -98,29 +103,34 @@ def main():
     floor = {int(k): v for k, v in floor.items()}
 
     results = []
-    for label, image in (("workshop", app), ("baseline", baseline)):
-        with docker_run.serving(image, root / "model") as server:
+    threaded = {"SERVER_WORKER_CLASS": "gthread", "SERVER_KEEPALIVE_SECONDS": "75"}
+    servers = (("workshop", app, {}), ("threaded", app, threaded), ("baseline", baseline, {}))
+    for label, image, env in servers:
+        with docker_run.serving(image, root / "model", env=env) as server:
             for rows in ROWS:
                 wrk(server.url, work / f"body_{rows}.csv", 1, 2)  # warm-up
                 for concurrency in CONCURRENCY:
                     figures = wrk(server.url, work / f"body_{rows}.csv", concurrency, args.seconds)
                     results.append({"server": label, "rows": rows, "concurrency": concurrency, **figures})
                     print(f"  {label:8} rows={rows:<5} c={concurrency:<3} {figures['rps']:9.0f} req/s  "
-                          f"p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms", flush=True)
+                          f"p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  "
+                          f"socket errors {figures['socket_errors']}", flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nServing benchmark ({os.cpu_count()} cores, wrk over loopback, {args.seconds} s per cell)")
     print(f"in-process floor (parse + predict + format): 1 row {floor[1]:.3f} ms, 1,000 rows {floor[1000]:.2f} ms\n")
-    print("| rows | concurrency | workshop req/s | baseline req/s | workshop p50 / p99 ms | baseline p50 / p99 ms |")
-    print("|---|---|---|---|---|---|")
+    labels = [label for label, _, _ in servers]
+    print("| rows | concurrency | " + " | ".join(f"{l} req/s" for l in labels) + " | "
+          + " | ".join(f"{l} p50 / p99 ms" for l in labels) + " |")
+    print("|---" * (2 + 2 * len(labels)) + "|")
     by = {(r["server"], r["rows"], r["concurrency"]): r for r in results}
     for rows in ROWS:
         for c in CONCURRENCY:
-            w, b = by["workshop", rows, c], by["baseline", rows, c]
-            print(f"| {rows} | {c} | {w['rps']:.0f} | {b['rps']:.0f} | {w['p50_ms']:.2f} / {w['p99_ms']:.2f} | "
-                  f"{b['p50_ms']:.2f} / {b['p99_ms']:.2f} |")
-    errors = sum(r["non_2xx"] for r in results)
-    print(f"\nnon-2xx answers: {errors}")
+            cells = [by[l, rows, c] for l in labels]
+            print(f"| {rows} | {c} | " + " | ".join(f"{r['rps']:.0f}" for r in cells) + " | "
+                  + " | ".join(f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" for r in cells) + " |")
+    print(f"\nnon-2xx answers: {sum(r['non_2xx'] for r in results)}; "
+          f"socket errors: {sum(r['socket_errors'] for r in results)}")
     out = BUILD / "benchmarks" / "serving.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"floor_ms": floor, "runs": results}, indent=2))

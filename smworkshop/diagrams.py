@@ -67,8 +67,8 @@ def request_flow():
     width = 1.8
     boxes = [(0.2, "Client\nboto3 invoke_endpoint\n(sagemaker-runtime)", GREY),
              (2.4, "SageMaker endpoint\nauth, 6 MB payload,\n60 s timeout", ORANGE),
-             (4.6, "Container :8080\ngunicorn, 1 worker\nper core (gthread)", BLUE),
-             (6.8, "Flask app\n/ping  /invocations\nCSV in, CSV out", BLUE),
+             (4.6, "Container :8080\ngunicorn, 1 sync\nworker per core", BLUE),
+             (6.8, "WSGI app\n/ping  /invocations\nCSV in, CSV out", BLUE),
              (9.0, "Decision tree\nfrom /opt/ml/model", GREEN)]
     for x, text, color in boxes:
         _box(ax, x, 1.0, width, 1.3, text, color, 8.5)
