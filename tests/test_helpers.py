@@ -271,3 +271,65 @@ def test_strip_keeps_only_checked_outputs(tmp_path):
     assert notebooks.unstripped_cells(path) == []
     kept = nbformat.read(path, as_version=4)
     assert kept.cells[1].outputs[0]["text"] == "2\n"
+
+
+# ---- aws mode, with no network: the same object hands out real boto3 clients ------------------
+
+@pytest.fixture
+def aws_lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
+    yield lab
+    lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+
+
+def test_aws_mode_hands_out_boto3_clients_and_the_real_role(aws_lab):
+    assert aws_lab.sagemaker_client.meta.service_model.service_name == "sagemaker"
+    assert aws_lab.runtime_client.meta.service_model.service_name == "sagemaker-runtime"
+    assert aws_lab.sagemaker_client.meta.region_name == "eu-west-1"
+    assert aws_lab.role == "arn:aws:iam::123456789012:role/WorkshopRole"
+    assert aws_lab.instance_type("ml.m5.large") == "ml.m5.large"
+
+
+def test_aws_trainer_is_a_training_job_on_the_instance_type(aws_lab, monkeypatch):
+    from sagemaker.train.defaults import TrainDefaults
+    from sagemaker.train.model_trainer import Mode
+
+    # ModelTrainer checks the role with IAM's policy simulator: no network here.
+    monkeypatch.setattr(TrainDefaults, "get_role", staticmethod(lambda role=None, **kw: role))
+    # ...and asks STS for the account to name the default bucket.
+    monkeypatch.setattr(aws_lab._sm_session, "default_bucket", lambda: "workshop-bucket")
+    trainer = aws_lab.model_trainer("123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1", base_job_name="j",
+                                    instance_type="ml.c5.xlarge", instance_count=2)
+    assert trainer.training_mode == Mode.SAGEMAKER_TRAINING_JOB
+    assert trainer.compute.instance_type == "ml.c5.xlarge" and trainer.compute.instance_count == 2
+    assert trainer.role == aws_lab.role
+
+
+def test_aws_mode_uploads_data_and_models_to_s3(aws_lab, monkeypatch, tmp_path):
+    uploads = []
+    monkeypatch.setattr(aws_lab._sm_session, "upload_data",
+                        lambda path, key_prefix: uploads.append((path, key_prefix)) or f"s3://bucket/{key_prefix}")
+    assert aws_lab.train_input("train", tmp_path).data_source == "s3://bucket/sagemaker-workshop/unit-aws/data/train"
+    assert aws_lab.model_data(tmp_path / "model.tar.gz") == "s3://bucket/sagemaker-workshop/unit-aws/models"
+    assert uploads[0] == (str(tmp_path), "sagemaker-workshop/unit-aws/data/train")
+
+
+def test_aws_model_data_comes_from_the_training_job(aws_lab):
+    class Job:
+        class model_artifacts:
+            s3_model_artifacts = "s3://bucket/job/output/model.tar.gz"
+
+    class Trainer:
+        _latest_training_job = Job()
+
+    assert aws_lab.trained_model_data(Trainer()) == "s3://bucket/job/output/model.tar.gz"
+
+
+def test_aws_image_is_built_then_pushed(aws_lab, monkeypatch):
+    monkeypatch.setattr(images, "build", lambda name, say=print: f"sagemaker-workshop/{name}:latest")
+    monkeypatch.setattr(images, "push_to_ecr", lambda name, region, say=print: f"ecr/{region}/{name}")
+    assert aws_lab.image("sklearn-byoc") == "ecr/eu-west-1/sklearn-byoc"

@@ -44,3 +44,22 @@ def test_html_rendering_is_written(lab01_run):
 
     html = Path(lab01_run["html"]).read_text()
     assert "Bring your own container" in html and "accuracy on 45 held-out rows" in html
+
+
+def test_a_lab_that_fails_midway_still_cleans_up(image, tmp_path):
+    """papermill stops at the failing cell and shuts the kernel down; the exit hook deletes the endpoint."""
+    import papermill
+    from pathlib import Path
+
+    from smworkshop import paths
+
+    image("sklearn-byoc")
+    notebook = Path(__file__).parent / "notebooks" / "fails_midway.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError, match="this lab fails here"):
+        papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                                   progress_bar=False)
+    executed = (tmp_path / "out.ipynb").read_text()
+    assert "serving: setosa" in executed  # the endpoint really was up before the failure
+    run_root = (paths.workspace("test_fails_midway") / "run_root.txt").read_text()
+    assert cleanup.containers_under(run_root) == []
+    assert cleanup.workshop_containers() == []
