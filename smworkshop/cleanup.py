@@ -58,13 +58,19 @@ class Cleanup:
                 if self._delete(kind, name):
                     removed.append(f"{kind} {name}")
             self.created[kind].clear()
-        containers = self.local_containers()
+        containers = self.remove_local_containers()
         if containers:
-            subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
             removed.append(f"{len(containers)} local container(s)")
         if not quiet:
             self.say("cleanup: " + ("; ".join(removed) if removed else "nothing left to delete"))
         return removed
+
+    def remove_local_containers(self):
+        """Remove the containers local mode left under this lab's root (it stops, never removes)."""
+        containers = self.local_containers()
+        if containers:
+            subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
+        return containers
 
     def local_containers(self):
         """Containers (running or stopped) that local mode started under this lab's root."""

@@ -74,8 +74,9 @@ class LabSession:
         endpoints_root = self.run_root / "endpoints"
         endpoints_root.mkdir()
         # Local mode serves every endpoint on one host port: take a free one, not always 8080.
+        self.serving_port = docker_run.free_port()
         session.config = {"local": {"local_code": True, "container_root": str(endpoints_root),
-                                    "serving_port": docker_run.free_port()}}
+                                    "serving_port": self.serving_port}}
         self._sm_session = session
         self.sagemaker_client = session.sagemaker_client
         self.runtime_client = session.sagemaker_runtime_client
@@ -192,6 +193,29 @@ class LabSession:
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"endpoint {name} not InService after {timeout} s (status {status})")
             time.sleep(poll_seconds)
+
+    def update_endpoint(self, name, config_name):
+        """Point a running endpoint at a new endpoint config.
+
+        AWS: UpdateEndpoint, which starts the new config's instances, shifts traffic, then removes the
+        old ones (no downtime). Local mode has no UpdateEndpoint: the endpoint is deleted and created
+        again under the same name, so it is briefly unavailable.
+        """
+        if self.mode == "aws":
+            self.sagemaker_client.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+            time.sleep(5)  # the status turns Updating only after the call returns
+        else:
+            self.say("local mode has no UpdateEndpoint: deleting and re-creating the endpoint")
+            self.sagemaker_client.delete_endpoint(EndpointName=name)
+            self.cleanup.remove_local_containers()
+            self.sagemaker_client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
+        return self.wait_for_endpoint(name)
+
+    def client_arguments(self):
+        """Command-line arguments that point labs' client scripts at this session's endpoints."""
+        if self.mode == "local":
+            return ["--local-port", str(self.serving_port)]
+        return ["--region", self.region]
 
     def invoke(self, endpoint, body, content_type="text/csv", accept=None):
         """InvokeEndpoint, returning the body as text; a container error raises InvocationError.

@@ -65,3 +65,22 @@ def run_training(tmp_path):
         code, logs = docker_run.train(image_tag, root)
         return code, logs, root
     return run
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory):
+    """Lab 02's model, trained outside SageMaker by the lab's own script (a few epochs: seconds)."""
+    import importlib.util
+
+    from smworkshop.paths import LABS
+
+    spec = importlib.util.spec_from_file_location("train_elsewhere",
+                                                  LABS / "02_bring_your_own_model" / "train_elsewhere.py")
+    train_elsewhere = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_elsewhere)
+    model, held_out_accuracy = train_elsewhere.train(epochs=6)
+    folder = tmp_path_factory.mktemp("digits_model")
+    train_elsewhere.export(model, folder)
+    _, (images, labels) = train_elsewhere.load_data()
+    return {"dir": folder, "accuracy": held_out_accuracy,
+            "held_out": ([image[0].numpy() for image in images], [int(label) for label in labels])}
