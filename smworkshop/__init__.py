@@ -9,10 +9,11 @@ named after the part of the job they own:
     opt_ml      an /opt/ml tree by hand      docker_run  `docker run IMAGE train|serve` by hand
     cleanup     delete what a lab created    results     numbers a lab records for CI
     datasets    offline data sets            plots       figures
-    runner      execute lab notebooks        notebooks   strip outputs for git
+    model_archive  model.tar.gz layout       runner      execute lab notebooks
+    notebooks   strip outputs for git
 """
-from . import datasets, docker_run, opt_ml, plots
+from . import datasets, docker_run, model_archive, opt_ml, plots
 from .session import FAKE_ROLE, InvocationError, LabSession, TrainingFailed, start_lab, unique_name
 
-__all__ = ["datasets", "docker_run", "opt_ml", "plots", "FAKE_ROLE", "InvocationError", "LabSession",
+__all__ = ["datasets", "docker_run", "model_archive", "opt_ml", "plots", "FAKE_ROLE", "InvocationError", "LabSession",
            "TrainingFailed", "start_lab", "unique_name"]

@@ -26,3 +26,15 @@ def iris(folder, test_fraction=0.3, seed=7):
 def to_csv_body(features):
     """Feature rows (DataFrame or array) as the text/csv body of an invocation: no header, no index."""
     return pd.DataFrame(features).to_csv(header=False, index=False)
+
+
+def to_png(image_01):
+    """A grey image with values in [0, 1] as PNG bytes (what a client would upload)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.uint8(np.round(np.asarray(image_01) * 255))).save(buffer, format="PNG")
+    return buffer.getvalue()

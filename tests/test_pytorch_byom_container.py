@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from smworkshop import docker_run
+from smworkshop.datasets import to_png as png
 from smworkshop.paths import LABS
 
 pytestmark = pytest.mark.docker
@@ -46,14 +47,6 @@ def model_dir(digits_model, tmp_path_factory):
 def server(inference_image, model_dir):
     with docker_run.serving(inference_image, model_dir) as container:
         yield container
-
-
-def png(image_01):
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.uint8(np.round(np.asarray(image_01) * 255))).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def custom_model_dir(tmp_path, digits_model, files):
@@ -84,16 +77,20 @@ def test_png_images_are_classified_right(server, digits_model):
     assert right / 60 >= 0.9
 
 
-def test_jpeg_and_json_pixels_are_accepted(server, digits_model):
+def test_jpeg_and_json_pixels_give_the_same_answers_as_png(server, digits_model):
     from PIL import Image
 
-    images, labels = digits_model["held_out"]
-    buffer = io.BytesIO()
-    Image.fromarray(np.uint8(np.asarray(images[0]) * 255)).save(buffer, format="JPEG", quality=95)
-    as_jpeg = server.invoke(buffer.getvalue(), content_type="image/jpeg").json()
-    as_json = server.invoke(json.dumps({"pixels": np.asarray(images[0]).round(4).tolist()}),
-                            content_type="application/json").json()
-    assert as_jpeg["label"] == as_json["label"] == str(labels[0])
+    images, _ = digits_model["held_out"]
+    for image in images[:10]:
+        as_png = server.invoke(png(image), content_type="image/png").json()
+        buffer = io.BytesIO()
+        Image.fromarray(np.uint8(np.round(np.asarray(image) * 255))).save(buffer, format="JPEG", quality=100)
+        as_jpeg = server.invoke(buffer.getvalue(), content_type="image/jpeg").json()
+        as_json = server.invoke(json.dumps({"pixels": np.asarray(image).tolist()}),
+                                content_type="application/json").json()
+        assert as_png["label"] == as_json["label"]
+        assert abs(as_png["probabilities"][as_png["label"]] - as_json["probabilities"][as_png["label"]]) < 1e-3
+        assert as_jpeg["label"] == as_png["label"]
 
 
 @pytest.mark.parametrize("body, content_type, accept, status, message", [

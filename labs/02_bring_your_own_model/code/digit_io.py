@@ -36,7 +36,7 @@ def input_fn(body, content_type):
             image = Image.open(io.BytesIO(body))
             image.load()
         except (UnidentifiedImageError, OSError) as err:
-            raise RequestError(f"could not decode the image: {err}") from None
+            raise RequestError(f"could not decode the image ({type(err).__name__}): send PNG or JPEG bytes") from None
         return image.convert("L")
     if content_type == "application/json":
         try:

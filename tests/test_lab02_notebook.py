@@ -1,0 +1,35 @@
+"""Lab 02 executed end to end in local mode with papermill, as `./workshop labs` runs it."""
+import pytest
+
+from smworkshop import cleanup, runner
+
+pytestmark = [pytest.mark.docker, pytest.mark.notebook]
+LAB = "02_bring_your_own_model"
+
+
+@pytest.fixture(scope="module")
+def lab02_run(docker_engine, tmp_path_factory):
+    notebook, = runner.lab_notebooks([LAB])
+    # CI parameters: fewer timed requests; the model and the held-out set stay full size.
+    return runner.execute(notebook, tmp_path_factory.mktemp("lab02"), parameters={"LATENCY_REQUESTS": 10})
+
+
+def test_notebook_runs_to_the_end(lab02_run):
+    assert lab02_run["status"] == "passed", lab02_run["error"]
+
+
+def test_held_out_accuracy_through_the_endpoint_is_at_least_0_9(lab02_run):
+    results = lab02_run["results"]
+    assert results["mode"] == "local" and results["held_out_images"] == 360
+    assert results["accuracy"] >= 0.9
+
+
+def test_new_serving_code_was_deployed_without_retraining(lab02_run):
+    assert lab02_run["results"]["update_code_version"] == "2"
+    assert lab02_run["results"]["update_label_matches"] is True
+
+
+def test_nothing_is_left_running(lab02_run):
+    assert lab02_run["results"]["containers_left"] == 0
+    assert lab02_run["containers_left_running"] == 0
+    assert cleanup.workshop_containers() == []
