@@ -5,7 +5,8 @@ Asserts on the results the notebook records as data, and that nothing is left ru
 """
 import pytest
 
-from smworkshop import cleanup, runner
+from lab_runs import assert_nothing_left_running, execute_lab
+from smworkshop import cleanup
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "01_bring_your_own_container"
@@ -13,9 +14,8 @@ LAB = "01_bring_your_own_container"
 
 @pytest.fixture(scope="module")
 def lab01_run(docker_engine, tmp_path_factory):
-    notebook, = runner.lab_notebooks([LAB])
     # CI parameters: the smallest run that still teaches everything.
-    return runner.execute(notebook, tmp_path_factory.mktemp("lab01"), parameters={"LATENCY_REQUESTS": 10})
+    return execute_lab(LAB, tmp_path_factory, LATENCY_REQUESTS=10)
 
 
 def test_notebook_runs_to_the_end(lab01_run):
@@ -34,9 +34,7 @@ def test_latency_was_measured(lab01_run):
 
 
 def test_nothing_is_left_running(lab01_run):
-    assert lab01_run["results"]["containers_left"] == 0
-    assert lab01_run["containers_left_running"] == 0
-    assert cleanup.workshop_containers() == []
+    assert_nothing_left_running(lab01_run)
 
 
 def test_html_rendering_is_written(lab01_run):

@@ -1,7 +1,7 @@
 """Lab 02 executed end to end in local mode with papermill, as `./workshop labs` runs it."""
 import pytest
 
-from smworkshop import cleanup, runner
+from lab_runs import assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "02_bring_your_own_model"
@@ -9,9 +9,8 @@ LAB = "02_bring_your_own_model"
 
 @pytest.fixture(scope="module")
 def lab02_run(docker_engine, tmp_path_factory):
-    notebook, = runner.lab_notebooks([LAB])
     # CI parameters: fewer timed requests; the model and the held-out set stay full size.
-    return runner.execute(notebook, tmp_path_factory.mktemp("lab02"), parameters={"LATENCY_REQUESTS": 10})
+    return execute_lab(LAB, tmp_path_factory, LATENCY_REQUESTS=10)
 
 
 def test_notebook_runs_to_the_end(lab02_run):
@@ -30,6 +29,4 @@ def test_new_serving_code_was_deployed_without_retraining(lab02_run):
 
 
 def test_nothing_is_left_running(lab02_run):
-    assert lab02_run["results"]["containers_left"] == 0
-    assert lab02_run["containers_left_running"] == 0
-    assert cleanup.workshop_containers() == []
+    assert_nothing_left_running(lab02_run)
