@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -22,7 +23,8 @@ def free_port():
 
 def train(image, opt_ml_root, env=None, timeout=600):
     """`docker run IMAGE train` with ROOT mounted at /opt/ml. Returns (exit code, output)."""
-    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", "-v", f"{opt_ml_root}:/opt/ml"]
+    # An absolute path: a relative one would be taken for the name of a Docker volume.
+    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", "-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
     result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
@@ -33,7 +35,7 @@ class ServingContainer:
     """A `docker run IMAGE serve` container with a model mounted at /opt/ml/model."""
 
     def __init__(self, image, model_dir, env=None, port=None, container_port=8080):
-        self.image, self.model_dir, self.env = image, model_dir, env or {}
+        self.image, self.model_dir, self.env = image, Path(model_dir).resolve(), env or {}
         self.container_port = container_port  # 8080 unless SAGEMAKER_BIND_TO_PORT moves it
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,7 +46,9 @@ class ServingContainer:
                "-p", f"127.0.0.1:{self.port}:{self.container_port}", "-v", f"{self.model_dir}:/opt/ml/model:ro"]
         for key, value in self.env.items():
             cmd += ["-e", f"{key}={value}"]
-        subprocess.run(cmd + [self.image, "serve"], check=True, capture_output=True, text=True)
+        started = subprocess.run(cmd + [self.image, "serve"], capture_output=True, text=True)
+        if started.returncode != 0:
+            raise RuntimeError(f"docker run {self.image} serve failed: {started.stderr.strip()}")
         deadline = time.monotonic() + ready_seconds
         while time.monotonic() < deadline:
             if not self.running():

@@ -333,3 +333,19 @@ def test_aws_image_is_built_then_pushed(aws_lab, monkeypatch):
     monkeypatch.setattr(images, "build", lambda name, say=print: f"sagemaker-workshop/{name}:latest")
     monkeypatch.setattr(images, "push_to_ecr", lambda name, region, say=print: f"ecr/{region}/{name}")
     assert aws_lab.image("sklearn-byoc") == "ecr/eu-west-1/sklearn-byoc"
+
+
+def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):
+    """A relative -v source would be taken for a Docker volume name."""
+    from smworkshop import docker_run
+
+    monkeypatch.chdir(tmp_path)
+    assert docker_run.ServingContainer("image", "model").model_dir == tmp_path / "model"
+    commands = []
+
+    class Done:
+        returncode, stdout, stderr = 0, "", ""
+
+    monkeypatch.setattr(docker_run.subprocess, "run", lambda cmd, **kw: commands.append(cmd) or Done())
+    docker_run.train("image", "opt_ml")
+    assert f"{tmp_path / 'opt_ml'}:/opt/ml" in commands[0]
