@@ -349,3 +349,23 @@ def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):
     monkeypatch.setattr(docker_run.subprocess, "run", lambda cmd, **kw: commands.append(cmd) or Done())
     docker_run.train("image", "opt_ml")
     assert f"{tmp_path / 'opt_ml'}:/opt/ml" in commands[0]
+
+
+def test_container_pins_match_the_host_lock():
+    """Images use the host's versions: a model trained in one loads in the other, and builds repeat."""
+    import re
+
+    from smworkshop.paths import CONTAINERS, REPO
+
+    def pins(path):
+        found = {}
+        for line in path.read_text().splitlines():
+            match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", line.strip())
+            if match:
+                found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+        return found
+
+    host = pins(REPO / "requirements.lock")
+    for requirements in CONTAINERS.glob("*/requirements.txt"):
+        for name, version in pins(requirements).items():
+            assert name not in host or host[name] == version, f"{requirements}: {name}=={version}, host {host[name]}"
