@@ -96,15 +96,6 @@ def _compose_plugin():
     return result.returncode == 0
 
 
-def running_containers(filters=()):
-    """IDs of running containers, optionally filtered (e.g. ["ancestor=IMAGE"])."""
-    cmd = ["docker", "ps", "-q"]
-    for f in filters:
-        cmd += ["--filter", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return out.split()
-
-
 if __name__ == "__main__":  # python -m smworkshop.engine
     try:
         ensure()

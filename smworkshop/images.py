@@ -80,8 +80,11 @@ def base_image(say=print):
         if image_id(name):
             return name
     say(f"pulling {PULLED_BASE} ...")
-    if _docker("pull", PULLED_BASE, check=False, timeout=600).returncode == 0:
-        return PULLED_BASE
+    try:
+        if _docker("pull", PULLED_BASE, check=False, timeout=600).returncode == 0:
+            return PULLED_BASE
+    except subprocess.TimeoutExpired:
+        say("the registry did not answer within 10 minutes")
     say(f"no registry reachable: making {LOCAL_BASE} with debootstrap (about a minute)")
     _debootstrap_base(LOCAL_BASE, say)
     return LOCAL_BASE
