@@ -173,9 +173,8 @@ def build(name, extra_tags=(), context=None, build_args=None, say=print):
         return tag
     say(f"building {tag} (inputs changed or image missing)")
     fill_wheelhouse(context, say)
-    cmd = ["docker", "build", "--label", f"{INPUTS_LABEL}={wanted}", "-t", tag, str(context)]
-    for key, value in args.items():
-        cmd[2:2] = ["--build-arg", f"{key}={value}"]
+    build_args = [flag for key, value in args.items() for flag in ("--build-arg", f"{key}={value}")]
+    cmd = ["docker", "build", *build_args, "--label", f"{INPUTS_LABEL}={wanted}", "-t", tag, str(context)]
     # The classic builder works with every engine this workshop meets (Debian's 20.10 included).
     seconds = _stream(cmd, name, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     for extra in extra_tags:

@@ -70,14 +70,9 @@ def run_training(tmp_path):
 @pytest.fixture(scope="session")
 def digits_model(tmp_path_factory):
     """Lab 02's model, trained outside SageMaker by the lab's own script (a few epochs: seconds)."""
-    import importlib.util
+    from lab_runs import load_lab_module
 
-    from smworkshop.paths import LABS
-
-    spec = importlib.util.spec_from_file_location("train_elsewhere",
-                                                  LABS / "02_bring_your_own_model" / "train_elsewhere.py")
-    train_elsewhere = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_elsewhere)
+    train_elsewhere = load_lab_module("02_bring_your_own_model", "train_elsewhere.py")
     model, held_out_accuracy = train_elsewhere.train(epochs=6)
     folder = tmp_path_factory.mktemp("digits_model")
     train_elsewhere.export(model, folder)

@@ -1,5 +1,17 @@
-"""Shared by the notebook tests: run one lab as `./workshop labs` does, and check it left nothing."""
+"""Shared by the lab tests: run one lab as `./workshop labs` does, check it left nothing, and import
+a lab folder's own scripts."""
+import importlib.util
+
 from smworkshop import cleanup, runner
+from smworkshop.paths import LABS
+
+
+def load_lab_module(lab, filename):
+    """Import labs/LAB/FILENAME (lab folders are not packages)."""
+    spec = importlib.util.spec_from_file_location(filename.removesuffix(".py"), LABS / lab / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def execute_lab(lab, tmp_path_factory, **parameters):

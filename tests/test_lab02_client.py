@@ -1,5 +1,4 @@
 """labs/02_bring_your_own_model/invoke_client.py: the boto3 client that replaces the seed lab's Lambda."""
-import importlib.util
 import io
 import json
 
@@ -8,6 +7,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from lab_runs import load_lab_module
 from smworkshop import docker_run
 from smworkshop.datasets import to_png
 from smworkshop.paths import LABS
@@ -17,10 +17,7 @@ LAB = LABS / "02_bring_your_own_model"
 
 @pytest.fixture(scope="module")
 def client_module():
-    spec = importlib.util.spec_from_file_location("invoke_client", LAB / "invoke_client.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_lab_module("02_bring_your_own_model", "invoke_client.py")
 
 
 def _runtime():
