@@ -1,7 +1,8 @@
-"""Delete everything a lab created: endpoints, endpoint configs, models, and local containers.
+"""Delete everything a lab created: running jobs, endpoints, endpoint configs, models, local containers.
 
 Safe to run twice, and registered to run at interpreter exit, so a notebook that fails midway
 (papermill stops at the failing cell, then shuts the kernel down) still leaves nothing behind.
+A kernel killed by a signal runs no exit hook: that is what the tags are for (see sweep.py).
 """
 import atexit
 import subprocess
@@ -11,15 +12,30 @@ from botocore.exceptions import ClientError
 
 from . import docker_run, images
 
-# Delete in this order: an endpoint uses a config, which uses a model.
-DELETE_ORDER = ("endpoint", "endpoint_config", "model")
+# In this order: a running job is stopped first; an endpoint uses a config, which uses a model.
+DELETE_ORDER = ("training_job", "processing_job", "transform_job", "endpoint", "endpoint_config", "model")
+JOB_KINDS = ("training_job", "processing_job", "transform_job")
+NAME_KEYS = {"training_job": "TrainingJobName", "processing_job": "ProcessingJobName",
+             "transform_job": "TransformJobName", "endpoint": "EndpointName",
+             "endpoint_config": "EndpointConfigName", "model": "ModelName"}
 COMPOSE_DIR_LABEL = "com.docker.compose.project.working_dir"
+SESSION_LABEL = "workshop.session"  # on the containers SageMaker local mode starts for a lab session
+
+# Tags on every AWS resource a lab creates in aws mode (sweep.py finds them by the first one).
+WORKSHOP_TAG_KEY, WORKSHOP_TAG_VALUE = "workshop", "sagemaker-domain3-modeling"
+LAB_TAG_KEY, SESSION_TAG_KEY = "workshop:lab", "workshop:session"
+
+
+def workshop_tags(lab, session_id):
+    return [{"Key": WORKSHOP_TAG_KEY, "Value": WORKSHOP_TAG_VALUE}, {"Key": LAB_TAG_KEY, "Value": lab},
+            {"Key": SESSION_TAG_KEY, "Value": session_id}]
 
 
 class Cleanup:
-    def __init__(self, sagemaker_client, local_root=None, say=print):
+    def __init__(self, sagemaker_client, local_root=None, session_id=None, say=print):
         self.client = sagemaker_client
         self.local_root = Path(local_root) if local_root else None
+        self.session_id = session_id
         self.say = say
         self.created = {kind: [] for kind in DELETE_ORDER}
         atexit.register(self._run_at_exit)
@@ -39,10 +55,10 @@ class Cleanup:
         return name
 
     def _delete(self, kind, name):
-        call = getattr(self.client, f"delete_{kind}")
-        key = {"endpoint": "EndpointName", "endpoint_config": "EndpointConfigName", "model": "ModelName"}[kind]
         try:
-            call(**{key: name})
+            if kind in JOB_KINDS:
+                return stop_job(self.client, kind, name)
+            getattr(self.client, f"delete_{kind}")(**{NAME_KEYS[kind]: name})
             return True
         except ClientError as err:
             message = str(err)
@@ -51,12 +67,12 @@ class Cleanup:
             raise
 
     def run(self, quiet=False):
-        """Delete what was created (newest first) and remove this lab's local containers."""
+        """Stop running jobs, delete what was created (newest first), remove this lab's local containers."""
         removed = []
         for kind in DELETE_ORDER:
             for name in reversed(self.created[kind]):
                 if self._delete(kind, name):
-                    removed.append(f"{kind} {name}")
+                    removed.append(f"{'stopped ' if kind in JOB_KINDS else ''}{kind} {name}")
             self.created[kind].clear()
         containers = self.remove_local_containers()
         if containers:
@@ -66,28 +82,53 @@ class Cleanup:
         return removed
 
     def remove_local_containers(self):
-        """Remove the containers local mode left under this lab's root (it stops, never removes)."""
+        """Remove the containers local mode left for this lab (it stops, never removes)."""
         containers = self.local_containers()
         if containers:
             subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
         return containers
 
     def local_containers(self):
-        """Containers (running or stopped) that local mode started under this lab's root."""
-        if self.local_root is None:
-            return []
-        return containers_under(self.local_root)
+        """Containers (running or stopped) local mode started for this lab: training jobs under its root,
+        endpoints and other jobs by the session label (their files may live elsewhere, e.g. ~/tmp in Studio)."""
+        found = set()
+        if self.local_root is not None:
+            found.update(containers_under(self.local_root))
+        if self.session_id is not None:
+            found.update(containers_labelled(SESSION_LABEL, self.session_id))
+        return sorted(found)
+
+
+def stop_job(client, kind, name):
+    """Stop a job that is still running; True when a stop was requested. Local mode's jobs have ended
+    by the time their create call returns, and its client has no stop_* calls."""
+    stop = getattr(client, f"stop_{kind}", None)
+    if stop is None:
+        return False
+    status = getattr(client, f"describe_{kind}")(**{NAME_KEYS[kind]: name})
+    status = status.get("TrainingJobStatus") or status.get("ProcessingJobStatus") or status.get("TransformJobStatus")
+    if status != "InProgress":
+        return False
+    stop(**{NAME_KEYS[kind]: name})
+    return True
+
+
+def _docker_ps(filters, include_stopped=True, fmt="{{.ID}}"):
+    cmd = ["docker", "ps", "--format", fmt] + (["-a"] if include_stopped else [])
+    for f in filters:
+        cmd += ["--filter", f]
+    return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()
+
+
+def containers_labelled(label, value):
+    return _docker_ps([f"label={label}={value}"])
 
 
 def containers_under(root):
     """IDs of docker-compose containers whose compose file lives under ROOT."""
-    result = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"label={COMPOSE_DIR_LABEL}",
-         "--format", "{{.ID}} {{.Label \"" + COMPOSE_DIR_LABEL + "\"}}"],
-        capture_output=True, text=True)
     root = str(Path(root).resolve())
     ids = []
-    for line in result.stdout.splitlines():
+    for line in _docker_ps([f"label={COMPOSE_DIR_LABEL}"], fmt="{{.ID}} {{.Label \"" + COMPOSE_DIR_LABEL + "\"}}"):
         container, _, folder = line.partition(" ")
         if folder == root or folder.startswith(root + "/"):
             ids.append(container)
@@ -95,11 +136,10 @@ def containers_under(root):
 
 
 def workshop_containers(include_stopped=False):
-    """Containers of any workshop image or hand run (tests assert none is running after a lab)."""
+    """Containers of any workshop image, hand run or lab session (tests assert none is running after a lab)."""
     ids = set()
-    for label in (images.INPUTS_LABEL, docker_run.RUN_LABEL):
-        cmd = ["docker", "ps", "-q", "--filter", f"label={label}"] + (["-a"] if include_stopped else [])
-        ids.update(subprocess.run(cmd, capture_output=True, text=True).stdout.split())
+    for label in (images.INPUTS_LABEL, docker_run.RUN_LABEL, SESSION_LABEL):
+        ids.update(_docker_ps([f"label={label}"], include_stopped=include_stopped))
     return sorted(ids)
 
 

@@ -1,7 +1,10 @@
 """Run a SageMaker-style container by hand, the way the service does: `train` or `serve`.
 
 Used by Lab 01 to show the contract before any SageMaker API, and by the container tests.
-Every container started here carries the label workshop.run so cleanup can find it.
+Every container started here carries the label workshop.run so cleanup can find it, and follows the
+engine's rules (engine.rules()): in SageMaker Studio it joins the `sagemaker` network and publishes no
+port; it shares the app's network namespace, so `serve` binds a free port of its own through
+SAGEMAKER_BIND_TO_PORT, which SageMaker's containers honour.
 """
 import contextlib
 import socket
@@ -11,6 +14,8 @@ import uuid
 from pathlib import Path
 
 import requests
+
+from . import engine
 
 RUN_LABEL = "workshop.run"
 
@@ -24,7 +29,8 @@ def free_port():
 def train(image, opt_ml_root, env=None, timeout=600):
     """`docker run IMAGE train` with ROOT mounted at /opt/ml. Returns (exit code, output)."""
     # An absolute path: a relative one would be taken for the name of a Docker volume.
-    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", "-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
+    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", *engine.rules().network_args(),
+           "-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
     result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
@@ -34,16 +40,21 @@ def train(image, opt_ml_root, env=None, timeout=600):
 class ServingContainer:
     """A `docker run IMAGE serve` container with a model mounted at /opt/ml/model."""
 
-    def __init__(self, image, model_dir, env=None, port=None, container_port=8080):
-        self.image, self.model_dir, self.env = image, Path(model_dir).resolve(), env or {}
+    def __init__(self, image, model_dir, env=None, port=None, container_port=8080, rules=None):
+        self.image, self.model_dir, self.env = image, Path(model_dir).resolve(), dict(env or {})
+        self.rules = rules or engine.rules()
         self.container_port = container_port  # 8080 unless SAGEMAKER_BIND_TO_PORT moves it
         self.port = port or free_port()
+        if not self.rules.publish_ports:  # one namespace with the caller: the container binds the free port itself
+            self.env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = f"workshop-serve-{uuid.uuid4().hex[:8]}"
 
     def start(self, ready_seconds=60):
         cmd = ["docker", "run", "-d", "--name", self.name, "--label", f"{RUN_LABEL}=serve",
-               "-p", f"127.0.0.1:{self.port}:{self.container_port}", "-v", f"{self.model_dir}:/opt/ml/model:ro"]
+               *self.rules.network_args(), "-v", f"{self.model_dir}:/opt/ml/model:ro"]
+        if self.rules.publish_ports:
+            cmd += ["-p", f"127.0.0.1:{self.port}:{self.container_port}"]
         for key, value in self.env.items():
             cmd += ["-e", f"{key}={value}"]
         started = subprocess.run(cmd + [self.image, "serve"], capture_output=True, text=True)

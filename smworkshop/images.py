@@ -6,6 +6,10 @@
   containers/NAME/wheelhouse/, and the Dockerfile installs them with --no-index. The same trick
   builds images for VPC-only SageMaker environments that have no internet.
 - Rebuild: an image carries a hash of its inputs in a label; the same inputs mean no build at all.
+- PyTorch: on PyPI the Linux `torch` wheel is the CUDA build (GBs with its nvidia-* packages). Set
+  WORKSHOP_TORCH_INDEX=https://download.pytorch.org/whl/cpu (the default inside SageMaker, where a space
+  may have 5 GB) and the CPU-only build is taken instead: `torch==2.13.0` admits `2.13.0+cpu`.
+- Studio: builds use the `sagemaker` network there (engine.rules()).
 - aws mode: push the local image to Amazon ECR and return the URI SageMaker pulls.
 """
 import base64
@@ -19,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import engine, mode
 from .paths import BUILD, CONTAINERS
 
 PULLED_BASE = "python:3.11-slim-bookworm"
@@ -27,6 +32,9 @@ IMAGE_PREFIX = "sagemaker-workshop"
 INPUTS_LABEL = "workshop.inputs-sha256"
 IMAGE_PYTHON = "3.11"  # both bases run Python 3.11; wheels are chosen for it
 DEBIAN_MIRROR = os.environ.get("WORKSHOP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# Newest first: the first tag with a wheel wins (2_28 first keeps the wheels the images were tested with).
+MANYLINUX_TAGS = ("manylinux_2_28", "manylinux_2_27", "manylinux_2_24", "manylinux_2_17")
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 NOT_BUILD_INPUTS = {"wheelhouse", "__pycache__", ".pytest_cache", "README.md", "local_test"}
 
 
@@ -124,17 +132,33 @@ def _platform():
     return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
 
 
+def torch_index():
+    """The extra package index for PyTorch's CPU-only build, or None (WORKSHOP_TORCH_INDEX; '' = off)."""
+    chosen = os.environ.get("WORKSHOP_TORCH_INDEX")
+    if chosen is None:
+        return CPU_TORCH_INDEX if mode.in_sagemaker() else None
+    return chosen.strip() or None
+
+
+def index_args():
+    index = torch_index()
+    return ["--extra-index-url", index] if index else []
+
+
 def fill_wheelhouse(context, say=print):
     """Download wheels for the image's Python and platform into CONTEXT/wheelhouse."""
     requirements = Path(context) / "requirements.txt"
+    constraints = Path(context) / "requirements.lock"  # optional: pins for everything requirements pull in
     wheelhouse = Path(context) / "wheelhouse"
     if not requirements.exists():
         return wheelhouse
     wheelhouse.mkdir(exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--only-binary=:all:", "--implementation", "cp", "--python-version", IMAGE_PYTHON,
-           "--platform", f"manylinux_2_28_{_platform()}",  # pip also accepts the older manylinux tags
-           "-r", str(requirements), "-d", str(wheelhouse)]
+           # pip matches only the platforms it is given: bookworm's glibc (2.36) runs all of these
+           *[arg for tag in MANYLINUX_TAGS for arg in ("--platform", f"{tag}_{_platform()}")],
+           *index_args(), "-r", str(requirements), *(["-c", str(constraints)] if constraints.exists() else []),
+           "-d", str(wheelhouse)]
     say(f"  wheelhouse: pip download for Python {IMAGE_PYTHON} / {_platform()} ...")
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -155,10 +179,11 @@ def inputs_hash(context, parents):
     return digest.hexdigest()
 
 
-def build(name, extra_tags=(), context=None, build_args=None, say=print):
+def build(name, extra_tags=(), context=None, build_args=None, force=False, say=print):
     """Build CONTEXT (default containers/NAME) as sagemaker-workshop/NAME:latest unless up to date.
 
     BUILD_ARGS may name other images (e.g. a parent image); their IDs count as inputs too.
+    FORCE builds even when the inputs are unchanged (the layer cache still applies).
     """
     context = Path(context) if context else CONTAINERS / name
     if not (context / "Dockerfile").exists():
@@ -166,7 +191,7 @@ def build(name, extra_tags=(), context=None, build_args=None, say=print):
     tag = local_tag(name)
     args = {"BASE_IMAGE": base_image(say), **(build_args or {})}
     wanted = inputs_hash(context, " ".join(f"{k}={image_id(v) or v}" for k, v in sorted(args.items())))
-    if image_label(tag, INPUTS_LABEL) == wanted:
+    if not force and image_label(tag, INPUTS_LABEL) == wanted:
         for extra in extra_tags:
             _docker("tag", tag, extra)
         say(f"image {tag} is up to date")
@@ -174,7 +199,8 @@ def build(name, extra_tags=(), context=None, build_args=None, say=print):
     say(f"building {tag} (inputs changed or image missing)")
     fill_wheelhouse(context, say)
     build_args = [flag for key, value in args.items() for flag in ("--build-arg", f"{key}={value}")]
-    cmd = ["docker", "build", *build_args, "--label", f"{INPUTS_LABEL}={wanted}", "-t", tag, str(context)]
+    cmd = ["docker", "build", *engine.rules().network_args(), *build_args, "--label", f"{INPUTS_LABEL}={wanted}",
+           "-t", tag, str(context)]
     # The classic builder works with every engine this workshop meets (Debian's 20.10 included).
     seconds = _stream(cmd, name, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     for extra in extra_tags:
@@ -200,10 +226,11 @@ def remove_project_images(say=print):
 
 # ---- aws mode: Amazon ECR -----------------------------------------------------------------------
 
-def push_to_ecr(name, region, ecr_client=None, docker=_docker, say=print):
-    """Push the local image to ECR (creating the repository once) and return its URI.
+def push_to_ecr(name, region, ecr_client=None, docker=_docker, tags=(), local_image=None, say=print):
+    """Push LOCAL_IMAGE (default: the local tag of NAME) to ECR repository sagemaker-workshop/NAME,
+    creating it once with TAGS, and return the pushed URI.
 
-    Tags with the image's input hash, so an endpoint pins exactly what was built.
+    Tags the image with its input hash, so an endpoint pins exactly what was built.
     """
     import boto3
 
@@ -212,7 +239,8 @@ def push_to_ecr(name, region, ecr_client=None, docker=_docker, say=print):
     try:
         ecr.create_repository(repositoryName=repository,
                               imageScanningConfiguration={"scanOnPush": True},
-                              encryptionConfiguration={"encryptionType": "AES256"})
+                              encryptionConfiguration={"encryptionType": "AES256"},
+                              **({"tags": list(tags)} if tags else {}))
         say(f"created ECR repository {repository}")
     except ecr.exceptions.RepositoryAlreadyExistsException:
         pass
@@ -220,9 +248,10 @@ def push_to_ecr(name, region, ecr_client=None, docker=_docker, say=print):
     user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
     registry = auth["proxyEndpoint"].split("://", 1)[-1]
     docker("login", "--username", user, "--password-stdin", registry, input=password)
-    version = (image_label(local_tag(name), INPUTS_LABEL) or "latest")[:12]
+    local_image = local_image or local_tag(name)
+    version = (image_label(local_image, INPUTS_LABEL) or "latest")[:12]
     uri = f"{registry}/{repository}:{version}"
-    docker("tag", local_tag(name), uri)
+    docker("tag", local_image, uri)
     say(f"pushing {uri} ...")
     docker("push", uri)
     return uri

@@ -13,14 +13,23 @@ import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
-from . import docker_run, images, mode as modes, paths, results
-from .cleanup import Cleanup
+from . import docker_run, engine, images, mode as modes, paths, results
+from .cleanup import SESSION_LABEL, Cleanup, workshop_tags
 
 # Local mode needs no account; a role ARN is still part of the API, so use one that is plainly fake.
 FAKE_ROLE = "arn:aws:iam::111122223333:role/service-role/LocalModeFakeRole"
 DEFAULT_REGION = "us-east-1"
 SDK_CONFIG = Path(__file__).with_name("sagemaker_config.yaml")
+S3_PREFIX = "sagemaker-workshop"  # every object a lab writes to S3 lives under this prefix of the default bucket
+# In Studio, local mode publishes no port: the endpoint container listens on 8080 in the app's own
+# network namespace, and the SDK health-checks localhost:<serving_port>, so the two must agree.
+STUDIO_SERVING_PORT = 8080
+
+
+class AwsModeUnavailable(RuntimeError):
+    """aws mode cannot start here: the message says what is missing and how to fix it."""
 
 
 class InvocationError(RuntimeError):
@@ -58,12 +67,15 @@ class LabSession:
         self.workspace = paths.workspace(lab)
         # A fresh root per session: local mode never cleans its own folders.
         self.run_root = self.workspace / "runs" / unique_name("session")
+        self.session_id = self.run_root.name
+        # On every resource a lab creates in aws mode, so an account can be swept after an event.
+        self.tags = workshop_tags(lab, self.session_id)
         self.run_root.mkdir(parents=True)
         if self.mode == "local":
             self._connect_local(region)
         else:
             self._connect_aws(region)
-        self.cleanup = Cleanup(self.sagemaker_client, local_root=self.run_root, say=say)
+        self.cleanup = Cleanup(self.sagemaker_client, local_root=self.run_root, session_id=self.session_id, say=say)
 
     def _connect_local(self, region):
         _quiet_local_mode()
@@ -73,10 +85,14 @@ class LabSession:
         session = LocalSession()
         endpoints_root = self.run_root / "endpoints"
         endpoints_root.mkdir()
-        # Local mode serves every endpoint on one host port: take a free one, not always 8080.
-        self.serving_port = docker_run.free_port()
+        # Local mode serves every endpoint on one host port: take a free one, not always 8080. In Studio
+        # nothing is published and the container listens on 8080 itself (see STUDIO_SERVING_PORT).
+        self.serving_port = docker_run.free_port() if engine.rules().publish_ports else STUDIO_SERVING_PORT
+        # The label lets cleanup find this session's endpoint containers wherever the SDK put their
+        # files (in Studio it moves container_root to ~/tmp).
         session.config = {"local": {"local_code": True, "container_root": str(endpoints_root),
-                                    "serving_port": self.serving_port}}
+                                    "serving_port": self.serving_port,
+                                    "container_config": {"labels": {SESSION_LABEL: self.session_id}}}}
         self._sm_session = session
         self.sagemaker_client = session.sagemaker_client
         self.runtime_client = session.sagemaker_runtime_client
@@ -84,14 +100,15 @@ class LabSession:
 
     def _connect_aws(self, region):
         import boto3
-        from sagemaker.core.helper.session_helper import Session, get_execution_role
+        from sagemaker.core.helper.session_helper import Session
 
         boto_session = boto3.Session(region_name=region) if region else boto3.Session()
+        _check_aws_mode(boto_session)
         self.region = boto_session.region_name
-        self._sm_session = Session(boto_session=boto_session)
+        self._sm_session = Session(boto_session=boto_session, default_bucket_prefix=S3_PREFIX)
         self.sagemaker_client = boto_session.client("sagemaker")
         self.runtime_client = boto_session.client("sagemaker-runtime")
-        self.role = os.environ.get("SAGEMAKER_ROLE_ARN") or get_execution_role(self._sm_session)
+        self.role = _execution_role(self._sm_session)
 
     def __repr__(self):
         return f"LabSession(lab={self.lab!r}, mode={self.mode!r}, region={self.region!r}, role={self.role!r})"
@@ -102,7 +119,7 @@ class LabSession:
         tag = images.build(container, say=self.say)
         if self.mode == "local":
             return tag
-        return images.push_to_ecr(container, self.region, say=self.say)
+        return images.push_to_ecr(container, self.region, tags=self.tags, local_image=tag, say=self.say)
 
     def instance_type(self, aws_instance_type):
         """The instance type to ask for: 'local' in local mode, the given ml.* type on AWS."""
@@ -113,7 +130,28 @@ class LabSession:
         """Local mode reads the path as it is; aws mode copies it to the session's default bucket."""
         if self.mode == "local":
             return str(Path(local_path).resolve())
-        return self._sm_session.upload_data(str(local_path), key_prefix=f"sagemaker-workshop/{self.lab}/{key_prefix}")
+        self._ensure_default_bucket()
+        # The session puts S3_PREFIX in front; the objects carry the workshop's tags too.
+        return self._sm_session.upload_data(str(local_path), key_prefix=f"{self.lab}/{key_prefix}",
+                                            extra_args={"Tagging": urlencode({t["Key"]: t["Value"] for t in self.tags})})
+
+    def _ensure_default_bucket(self):
+        """The session's default bucket, created if this account has none yet.
+
+        With a key prefix set, sagemaker-core probes the bucket with ListObjectsV2, whose NoSuchBucket
+        answer it does not take as "create it" (only HeadBucket's 404); a session without the prefix does.
+        """
+        from botocore.exceptions import ClientError
+        from sagemaker.core.helper.session_helper import Session
+
+        try:
+            return self._sm_session.default_bucket()
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "NoSuchBucket":
+                raise
+        self.say(f"creating the SageMaker default bucket for {self.region}")
+        Session(boto_session=self._sm_session.boto_session).default_bucket()
+        return self._sm_session.default_bucket()
 
     def model_data(self, model_tar_gz):
         """A ModelDataUrl for CreateModel from a local model.tar.gz.
@@ -139,11 +177,18 @@ class LabSession:
         common = dict(training_image=image, hyperparameters=hyperparameters or {}, base_job_name=base_job_name,
                       environment=environment or {})
         if self.mode == "local":
+            if instance_count > 1 and modes.in_studio_app():
+                raise ValueError("SageMaker Studio runs local mode on one instance only (the SDK refuses more): "
+                                 "use instance_count=1 here, or MODE = \"aws\" for a multi-instance job")
             root = self.run_root / "training" / unique_name(base_job_name or "job")
             root.mkdir(parents=True)
             return ModelTrainer(training_mode=Mode.LOCAL_CONTAINER, local_container_root=str(root),
                                 compute=Compute(instance_type="local", instance_count=instance_count), **common)
+        from sagemaker.core.shapes import Tag
+
+        self._ensure_default_bucket()  # the job's output goes under S3_PREFIX in it
         return ModelTrainer(role=self.role, sagemaker_session=self._sm_session,
+                            tags=[Tag(key=t["Key"], value=t["Value"]) for t in self.tags],
                             compute=Compute(instance_type=instance_type, instance_count=instance_count), **common)
 
     def train_input(self, channel, local_path):
@@ -152,9 +197,19 @@ class LabSession:
         return InputData(channel_name=channel, data_source=self.upload(local_path, f"data/{channel}"))
 
     def fit(self, trainer, inputs):
-        """trainer.train(...), raising TrainingFailed with the job's own failure reason."""
+        """trainer.train(...), raising TrainingFailed with the job's own failure reason.
+
+        In aws mode the job goes on the cleanup list as soon as it exists, so a kernel stopped while
+        waiting stops the job too (local jobs end with the call).
+        """
         try:
-            trainer.train(input_data_config=list(inputs))
+            if self.mode == "local":
+                trainer.train(input_data_config=list(inputs))
+            else:
+                trainer.train(input_data_config=list(inputs), wait=False)
+                job = trainer._latest_training_job
+                self.cleanup.add("training_job", job.training_job_name)
+                job.wait(logs=True)
         except Exception as err:
             raise TrainingFailed(self._failure_reason(trainer) or str(err)) from err
         return self.trained_model_data(trainer)
@@ -245,6 +300,38 @@ class LabSession:
     def record(self, key_metric=None, **values):
         """Write the numbers CI checks to the lab's results file."""
         results.record(self.lab, key_metric=key_metric, mode=self.mode, **values)
+
+
+def _check_aws_mode(boto_session):
+    """Fail in seconds, with one sentence, when aws mode cannot work here."""
+    missing = []
+    if not boto_session.region_name:
+        missing.append("no AWS region is set (set AWS_DEFAULT_REGION, e.g. us-east-1, or pass region= to start_lab)")
+    if boto_session.get_credentials() is None:
+        missing.append("no AWS credentials were found (in SageMaker Studio they come from the space's execution "
+                       "role; elsewhere run `aws configure` or `aws sso login`, or set AWS_PROFILE)")
+    if not engine.answers():
+        missing.append("Docker does not answer (aws mode builds the lab's images with it before pushing them to "
+                       "Amazon ECR; in Studio, Docker access must be enabled for the domain and the space restarted)")
+    if missing:
+        raise AwsModeUnavailable("aws mode cannot start: " + "; ".join(missing) +
+                                 '. Fix that, or run the lab with MODE = "local" (no AWS account needed).')
+
+
+def _execution_role(sm_session):
+    """SAGEMAKER_ROLE_ARN, or the role SageMaker (Studio, a notebook instance) runs this code as."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sagemaker.core.helper.session_helper import get_execution_role
+
+    if os.environ.get("SAGEMAKER_ROLE_ARN"):
+        return os.environ["SAGEMAKER_ROLE_ARN"]
+    try:
+        return get_execution_role(sm_session)
+    except (ValueError, ClientError, BotoCoreError) as err:
+        raise AwsModeUnavailable(
+            "aws mode cannot start: no SageMaker execution role could be found for these credentials "
+            f"({str(err).splitlines()[0][:200]}). Outside SageMaker, set SAGEMAKER_ROLE_ARN to the ARN of a role "
+            'SageMaker may assume, or run the lab with MODE = "local".') from None
 
 
 def start_lab(lab, mode="auto", region=None):

@@ -187,7 +187,7 @@ def test_containers_under_matches_only_this_root(monkeypatch, tmp_path):
 
 # ---- images: aws push path, stubbed ----------------------------------------------------------
 
-def test_push_to_ecr_creates_repository_logs_in_tags_and_pushes(monkeypatch):
+def test_push_to_ecr_creates_a_tagged_repository_logs_in_tags_and_pushes(monkeypatch):
     ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
     token = base64.b64encode(b"AWS:secret-password").decode()
     registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -197,10 +197,11 @@ def test_push_to_ecr_creates_repository_logs_in_tags_and_pushes(monkeypatch):
         stub.add_response("create_repository", {"repository": {"repositoryName": "sagemaker-workshop/byoc"}},
                           {"repositoryName": "sagemaker-workshop/byoc",
                            "imageScanningConfiguration": {"scanOnPush": True},
-                           "encryptionConfiguration": {"encryptionType": "AES256"}})
+                           "encryptionConfiguration": {"encryptionType": "AES256"},
+                           "tags": [{"Key": "workshop", "Value": "w"}]})
         stub.add_response("get_authorization_token", {"authorizationData": [
             {"authorizationToken": token, "proxyEndpoint": f"https://{registry}"}]}, {})
-        uri = images.push_to_ecr("byoc", "eu-west-1", ecr_client=ecr,
+        uri = images.push_to_ecr("byoc", "eu-west-1", ecr_client=ecr, tags=[{"Key": "workshop", "Value": "w"}],
                                  docker=lambda *args, **kw: calls.append((args, kw.get("input"))),
                                  say=lambda m: None)
     assert uri == f"{registry}/sagemaker-workshop/byoc:abcdef123456"
@@ -281,6 +282,7 @@ def aws_lab(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)  # aws mode checks for Docker
     lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
     yield lab
     lab.cleanup.created = {k: [] for k in lab.cleanup.created}
@@ -309,13 +311,30 @@ def test_aws_trainer_is_a_training_job_on_the_instance_type(aws_lab, monkeypatch
     assert trainer.role == aws_lab.role
 
 
-def test_aws_mode_uploads_data_and_models_to_s3(aws_lab, monkeypatch, tmp_path):
-    uploads = []
-    monkeypatch.setattr(aws_lab._sm_session, "upload_data",
-                        lambda path, key_prefix: uploads.append((path, key_prefix)) or f"s3://bucket/{key_prefix}")
-    assert aws_lab.train_input("train", tmp_path).data_source == "s3://bucket/sagemaker-workshop/unit-aws/data/train"
-    assert aws_lab.model_data(tmp_path / "model.tar.gz") == "s3://bucket/sagemaker-workshop/unit-aws/models"
-    assert uploads[0] == (str(tmp_path), "sagemaker-workshop/unit-aws/data/train")
+def test_aws_mode_uploads_data_and_models_to_s3_under_the_workshop_prefix_with_tags(monkeypatch, tmp_path):
+    """Against moto's S3: the session's default_bucket_prefix goes in front of every key
+    (sagemaker-core Session.determine_bucket_and_prefix), so keys are sagemaker-workshop/<lab>/...,
+    the prefix `./workshop sweep` deletes, and each object carries the workshop's tags."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    data = tmp_path / "train"
+    data.mkdir()
+    (data / "iris.csv").write_text("5.1,3.5\n")
+    with mock_aws():
+        lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
+        lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+        bucket = "sagemaker-eu-west-1-123456789012"
+        assert lab.train_input("train", data).data_source == f"s3://{bucket}/sagemaker-workshop/unit-aws/data/train"
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        assert keys == ["sagemaker-workshop/unit-aws/data/train/iris.csv"]
+        tags = s3.get_object_tagging(Bucket=bucket, Key=keys[0])["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {t["Key"]: t["Value"] for t in lab.tags}
 
 
 def test_aws_model_data_comes_from_the_training_job(aws_lab):
@@ -329,10 +348,18 @@ def test_aws_model_data_comes_from_the_training_job(aws_lab):
     assert aws_lab.trained_model_data(Trainer()) == "s3://bucket/job/output/model.tar.gz"
 
 
-def test_aws_image_is_built_then_pushed(aws_lab, monkeypatch):
-    monkeypatch.setattr(images, "build", lambda name, say=print: f"sagemaker-workshop/{name}:latest")
-    monkeypatch.setattr(images, "push_to_ecr", lambda name, region, say=print: f"ecr/{region}/{name}")
+def test_aws_image_pushes_the_image_it_just_built_with_the_workshop_tags(aws_lab, monkeypatch):
+    built = []
+    monkeypatch.setattr(images, "build", lambda name, say=print: built.append(f"{name}@build-{len(built)}") or built[-1])
+    pushed = []
+
+    def push(name, region, tags=(), local_image=None, say=print):
+        pushed.append((name, region, local_image, list(tags)))
+        return f"ecr/{region}/{name}"
+
+    monkeypatch.setattr(images, "push_to_ecr", push)
     assert aws_lab.image("sklearn-byoc") == "ecr/eu-west-1/sklearn-byoc"
+    assert pushed == [("sklearn-byoc", "eu-west-1", built[0], aws_lab.tags)]
 
 
 def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):

@@ -1,5 +1,6 @@
 """Notebook hygiene and nbval: outputs stay stripped in git except the cells whose output is the
 lesson (marked NBVAL_CHECK_OUTPUT), and those outputs still come out the same when re-run."""
+import re
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import nbformat
 import pytest
 
 from smworkshop import notebooks, runner
+from smworkshop.__main__ import KERNEL_NAME
 from smworkshop.paths import REPO
 
 NOTEBOOKS = runner.lab_notebooks()
@@ -32,6 +34,19 @@ def test_notebook_follows_conventions(notebook):
     checked = [c for c in nb.cells if notebooks.checked(c)]
     assert checked and all(c.outputs for c in checked), "checked cells must keep their stored output"
     assert any("cleanup.run()" in c.source for c in nb.cells if c.cell_type == "code")
+    # Learners pick the workshop's kernel (`./workshop kernel`), not Studio's default Python.
+    assert nb.metadata.kernelspec.name == KERNEL_NAME
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_resource_a_notebook_creates_carries_the_workshop_tags(notebook):
+    """`./workshop sweep` finds what a lab left in an account by these tags, so no create call may omit them."""
+    nb = nbformat.read(notebook, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    calls = re.findall(r"\.(create_\w+)\(((?:[^()]|\([^()]*\))*)\)", code)
+    assert calls, "expected CreateModel/CreateEndpointConfig/CreateEndpoint calls"
+    untagged = [name for name, args in calls if "Tags=lab.tags" not in args]
+    assert untagged == []
 
 
 @pytest.mark.docker
@@ -39,7 +54,7 @@ def test_notebook_follows_conventions(notebook):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_nbval_checked_outputs_are_reproduced(docker_engine, notebook):
     """nbval --nbval-lax runs the notebook and compares the marked cells' outputs."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
                              "--nbval-cell-timeout=1200", str(notebook)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
