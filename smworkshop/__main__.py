@@ -60,8 +60,9 @@ def main(argv=None):
         register_kernel()
         # Jupyter refuses to start as root unless told; the workshop's own setup runs as root on a fresh machine.
         as_root = ["--allow-root"] if os.geteuid() == 0 else []
-        return subprocess.call([sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO}",
-                                "--LabApp.default_url=/lab/tree/labs", *as_root, *rest])
+        # exec, not a child: Ctrl-C and a stop signal reach JupyterLab itself.
+        os.execv(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO}",
+                                  "--LabApp.default_url=/lab/tree/labs", *as_root, *rest])
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "setup":

@@ -18,6 +18,8 @@ JOB_KINDS = ("training_job", "processing_job", "transform_job")
 NAME_KEYS = {"training_job": "TrainingJobName", "processing_job": "ProcessingJobName",
              "transform_job": "TransformJobName", "endpoint": "EndpointName",
              "endpoint_config": "EndpointConfigName", "model": "ModelName"}
+STATUS_KEYS = {"training_job": "TrainingJobStatus", "processing_job": "ProcessingJobStatus",
+               "transform_job": "TransformJobStatus"}
 COMPOSE_DIR_LABEL = "com.docker.compose.project.working_dir"
 SESSION_LABEL = "workshop.session"  # on the containers SageMaker local mode starts for a lab session
 
@@ -66,6 +68,17 @@ class Cleanup:
                 return False  # already gone: cleanup is re-runnable
             raise
 
+    def delete(self, kind, name):
+        """Delete (or stop) one resource now, and take it off the list."""
+        if kind not in self.created:
+            raise ValueError(f"kind must be one of {DELETE_ORDER}, not {kind!r}")
+        deleted = self._delete(kind, name)
+        if name in self.created[kind]:
+            self.created[kind].remove(name)
+        if deleted:
+            self.say(f"cleanup: {'stopped' if kind in JOB_KINDS else 'deleted'} {kind} {name}")
+        return deleted
+
     def run(self, quiet=False):
         """Stop running jobs, delete what was created (newest first), remove this lab's local containers."""
         removed = []
@@ -105,8 +118,7 @@ def stop_job(client, kind, name):
     stop = getattr(client, f"stop_{kind}", None)
     if stop is None:
         return False
-    status = getattr(client, f"describe_{kind}")(**{NAME_KEYS[kind]: name})
-    status = status.get("TrainingJobStatus") or status.get("ProcessingJobStatus") or status.get("TransformJobStatus")
+    status = getattr(client, f"describe_{kind}")(**{NAME_KEYS[kind]: name})[STATUS_KEYS[kind]]
     if status != "InProgress":
         return False
     stop(**{NAME_KEYS[kind]: name})

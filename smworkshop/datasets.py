@@ -38,3 +38,48 @@ def to_png(image_01):
     buffer = io.BytesIO()
     Image.fromarray(np.uint8(np.round(np.asarray(image_01) * 255))).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+ADULT_FOLDER = Path(__file__).resolve().parent.parent / "data" / "adult"
+ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
+                 "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",
+                 "native_country", "income"]
+
+
+def adult():
+    """UCI Adult (data/adult, CC BY 4.0): the (train, test) DataFrames of the original split.
+
+    Column names from adult.names; `income` is '>50K' or '<=50K' in both parts (the test file's labels
+    end with a full stop, removed here); '?' becomes missing.
+    """
+    parts = []
+    for name in ("adult.data.gz", "adult.test.gz"):
+        frame = pd.read_csv(ADULT_FOLDER / name, header=None, names=ADULT_COLUMNS, skipinitialspace=True,
+                            na_values="?", comment="|")
+        frame["income"] = frame["income"].str.rstrip(".")
+        parts.append(frame)
+    return tuple(parts)
+
+
+def adult_features(frame):
+    """Adult rows as model inputs: (features, label) with label 1 for income >50K.
+
+    Drops `fnlwgt` (the census sampling weight, not a property of the person) and `education` (the
+    same information as `education_num`); categorical columns become one 0/1 column per value, with
+    missing values as a value of their own ("Unknown"). Call it on train and test together, so both get
+    the same columns.
+    """
+    label = (frame["income"] == ">50K").astype(int)
+    features = frame.drop(columns=["income", "fnlwgt", "education"])
+    categorical = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    features[categorical] = features[categorical].fillna("Unknown")
+    features = pd.get_dummies(features, columns=categorical, dtype=int)
+    return features, label
+
+
+def write_label_first_csv(features, label, path):
+    """The built-in algorithms' CSV: no header, no index, label in column 0. Returns PATH."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([label.rename("label"), features], axis=1).to_csv(path, header=False, index=False)
+    return path

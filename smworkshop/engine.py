@@ -156,6 +156,13 @@ def ensure(needs_compose=None, wait_seconds=120, say=print):
         if not _debian_root():
             raise EngineUnavailable(compose_plugin_help())
         _apt_install(["docker-compose"], say)
+    # Local mode also runs `pgrep` when it stops an endpoint (sagemaker-core local/utils.py); minimal
+    # Debian images have no procps.
+    if needs_compose and not shutil.which("pgrep"):
+        if not _debian_root():
+            raise EngineUnavailable("SageMaker local mode needs `pgrep` (Debian/Ubuntu package procps): install it, "
+                                    "then run again.")
+        _apt_install(["procps"], say)
 
 
 if __name__ == "__main__":  # python -m smworkshop.engine

@@ -33,7 +33,9 @@ INPUTS_LABEL = "workshop.inputs-sha256"
 IMAGE_PYTHON = "3.11"  # both bases run Python 3.11; wheels are chosen for it
 DEBIAN_MIRROR = os.environ.get("WORKSHOP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Newest first: the first tag with a wheel wins (2_28 first keeps the wheels the images were tested with).
-MANYLINUX_TAGS = ("manylinux_2_28", "manylinux_2_27", "manylinux_2_24", "manylinux_2_17")
+# pip matches only the platform tags it is given, and does not expand the legacy aliases either: xgboost 1.7
+# ships as manylinux2014 (the old name of manylinux_2_17), so that name is listed too.
+MANYLINUX_TAGS = ("manylinux_2_28", "manylinux_2_27", "manylinux_2_24", "manylinux_2_17", "manylinux2014")
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 NOT_BUILD_INPUTS = {"wheelhouse", "__pycache__", ".pytest_cache", "README.md", "local_test"}
 
@@ -207,6 +209,38 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
         _docker("tag", tag, extra)
     say(f"built {tag} in {seconds:.0f} s")
     return tag
+
+
+# ---- local twins of AWS-managed images ----------------------------------------------------------------
+# (framework, version, image scope) -> the folder under containers/ whose image honours that AWS image's
+# contract. Each twin's README says which contract and where it differs; its tests cite the sources.
+TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1"}
+TWIN_REGIONS = ("us-east-1",)  # tagged for these regions as well as the session's
+
+
+def aws_image_uri(framework, region, version, **retrieve_args):
+    """The image URI the pinned SageMaker SDK gives for an AWS-managed image (no network needed)."""
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve(framework, region, version, **retrieve_args)
+
+
+def twin_container(framework, version, image_scope=None):
+    try:
+        return TWINS[(framework, version, image_scope)]
+    except KeyError:
+        known = ", ".join(f"{f} {v}" + (f" ({s})" if s else "") for f, v, s in TWINS)
+        raise BuildError(f"the workshop has no local twin of {framework} {version}"
+                         f"{f' ({image_scope})' if image_scope else ''}; twins exist for: {known}") from None
+
+
+def build_twin(framework, version, region, say=print, **retrieve_args):
+    """Build the twin of an AWS image and tag it with the URIs the SDK returns for it (us-east-1 and REGION),
+    so local mode finds it under the real name and never tries to pull. Returns the URI for REGION."""
+    container = twin_container(framework, version, retrieve_args.get("image_scope"))
+    uris = [aws_image_uri(framework, r, version, **retrieve_args) for r in dict.fromkeys((*TWIN_REGIONS, region))]
+    build(container, extra_tags=uris, say=say)
+    return uris[-1]
 
 
 def project_images():

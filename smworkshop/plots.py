@@ -43,3 +43,70 @@ def per_class_accuracy(y_true, y_pred, title="Held-out accuracy per class"):
         axes.text(x, score + 0.01, f"{score:.2f}", ha="center", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def income_overview(frame, label="income", positive=">50K"):
+    """Four panels of the Adult data: who earns more than 50K, by age, education, hours and sex."""
+    high = frame[label] == positive
+    figure, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+    for ax, column, bins in ((axes[0], "age", range(17, 91, 4)), (axes[2], "hours_per_week", range(0, 100, 5))):
+        ax.hist([frame.loc[~high, column], frame.loc[high, column]], bins=list(bins), stacked=True,
+                label=[f"not {positive}", positive], color=["#9db4d6", "#c0504d"])
+        ax.set_xlabel(column.replace("_", " "))
+        ax.set_ylabel("people")
+    share = high.groupby(frame["education_num"]).mean()
+    axes[1].bar(share.index, share.values, color="#c0504d")
+    axes[1].set_xlabel("education (years, education_num)")
+    axes[1].set_ylabel(f"share {positive}")
+    by_sex = high.groupby(frame["sex"]).mean()
+    axes[3].bar(by_sex.index, by_sex.values, color="#c0504d")
+    axes[3].set_ylabel(f"share {positive}")
+    axes[3].set_title("the label is unbalanced by sex (Lab 05 measures it)", fontsize=9)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"Adult census data: {len(frame):,} people, {high.mean():.0%} earn {positive}")
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history, title="AUC per boosting round"):
+    """Columns of HISTORY (rounds x `<data>:<metric>`) as lines, with the best validation round marked."""
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    for column in history.columns:
+        axes.plot(history.index, history[column], label=column)
+    validation = [c for c in history.columns if c.startswith("validation:")]
+    if validation:
+        best = history[validation[0]].idxmax()
+        axes.axvline(best, color="grey", linestyle=":", label=f"best validation round: {best}")
+    axes.set_xlabel("boosting round")
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    return figure
+
+
+def roc_curve(y_true, scores, title="ROC curve on the test set"):
+    from sklearn.metrics import RocCurveDisplay
+
+    figure, axes = plt.subplots(figsize=(4.6, 4.2))
+    RocCurveDisplay.from_predictions(y_true, scores, ax=axes, name="XGBoost")
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
+    axes.set_title(title)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def sweep(results, parameter, metric, title=None):
+    """One bar per value of PARAMETER in the RESULTS DataFrame, labelled with METRIC."""
+    figure, axes = plt.subplots(figsize=(6, 3.2))
+    labels = [str(v) for v in results[parameter]]
+    axes.bar(labels, results[metric], color="#4c72b0")
+    low = results[metric].min()
+    axes.set_ylim(max(0, low - 0.02), min(1, results[metric].max() + 0.01))
+    for x, value in enumerate(results[metric]):
+        axes.text(x, value + 0.001, f"{value:.4f}", ha="center", fontsize=8)
+    axes.set_xlabel(parameter)
+    axes.set_ylabel(metric)
+    axes.set_title(title or f"{metric} for each {parameter}")
+    figure.tight_layout()
+    return figure

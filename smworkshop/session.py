@@ -6,9 +6,11 @@ The notebook code is the same in both modes; only what this object hands out dif
   aws:   boto3 clients for the real service, your execution role, S3 for data and models,
          images pushed to Amazon ECR.
 """
+import io
 import logging
 import os
 import shutil
+import sys
 import time
 import warnings
 from datetime import datetime, timezone
@@ -16,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from . import docker_run, engine, images, mode as modes, paths, results
-from .cleanup import SESSION_LABEL, Cleanup, workshop_tags
+from .cleanup import NAME_KEYS, SESSION_LABEL, STATUS_KEYS, Cleanup, workshop_tags
 
 # Local mode needs no account; a role ARN is still part of the API, so use one that is plainly fake.
 FAKE_ROLE = "arn:aws:iam::111122223333:role/service-role/LocalModeFakeRole"
@@ -71,6 +73,7 @@ class LabSession:
         # On every resource a lab creates in aws mode, so an account can be swept after an event.
         self.tags = workshop_tags(lab, self.session_id)
         self.run_root.mkdir(parents=True)
+        self._local_logs = {}  # local training jobs: container root -> what the job printed
         if self.mode == "local":
             self._connect_local(region)
         else:
@@ -120,6 +123,17 @@ class LabSession:
         if self.mode == "local":
             return tag
         return images.push_to_ecr(container, self.region, tags=self.tags, local_image=tag, say=self.say)
+
+    def aws_image(self, framework, version, **retrieve_args):
+        """The URI of an AWS-managed image (a built-in algorithm, a framework container) for this region.
+
+        aws mode uses AWS's image. Local mode builds the workshop's twin of it (containers/, see
+        images.build_twin), tagged with that same URI, so the notebook's code is the same in both modes.
+        """
+        uri = images.aws_image_uri(framework, self.region, version, **retrieve_args)
+        if self.mode == "local":
+            images.build_twin(framework, version, self.region, say=self.say, **retrieve_args)
+        return uri
 
     def instance_type(self, aws_instance_type):
         """The instance type to ask for: 'local' in local mode, the given ml.* type on AWS."""
@@ -191,10 +205,13 @@ class LabSession:
                             tags=[Tag(key=t["Key"], value=t["Value"]) for t in self.tags],
                             compute=Compute(instance_type=instance_type, instance_count=instance_count), **common)
 
-    def train_input(self, channel, local_path):
+    def train_input(self, channel, local_path, content_type=None):
+        """A training channel. CONTENT_TYPE reaches the container in inputdataconfig.json: the built-in
+        algorithms read it (XGBoost takes a channel without one for libsvm)."""
         from sagemaker.core.training.configs import InputData
 
-        return InputData(channel_name=channel, data_source=self.upload(local_path, f"data/{channel}"))
+        extra = {"content_type": content_type} if content_type else {}
+        return InputData(channel_name=channel, data_source=self.upload(local_path, f"data/{channel}"), **extra)
 
     def fit(self, trainer, inputs):
         """trainer.train(...), raising TrainingFailed with the job's own failure reason.
@@ -204,7 +221,13 @@ class LabSession:
         """
         try:
             if self.mode == "local":
-                trainer.train(input_data_config=list(inputs))
+                # Local mode streams the container's output to stdout and keeps none of it: keep a copy
+                # for training_log() (on AWS the log is in CloudWatch).
+                with _Tee() as log:
+                    try:
+                        trainer.train(input_data_config=list(inputs))
+                    finally:
+                        self._local_logs[trainer.local_container_root] = log.getvalue()
             else:
                 trainer.train(input_data_config=list(inputs), wait=False)
                 job = trainer._latest_training_job
@@ -213,6 +236,29 @@ class LabSession:
         except Exception as err:
             raise TrainingFailed(self._failure_reason(trainer) or str(err)) from err
         return self.trained_model_data(trainer)
+
+    def training_log(self, trainer):
+        """The text the trainer's last job printed: kept by fit() locally, read from CloudWatch Logs on AWS."""
+        if self.mode == "local":
+            return self._local_logs.get(trainer.local_container_root, "")
+        logs = self._sm_session.boto_session.client("logs")
+        group, job = "/aws/sagemaker/TrainingJobs", trainer._latest_training_job.training_job_name
+        lines = []
+        for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"]:
+            request = {"logGroupName": group, "logStreamName": stream["logStreamName"], "startFromHead": True}
+            while True:
+                page = logs.get_log_events(**request)
+                lines += [event["message"] for event in page["events"]]
+                if not page["events"] or page["nextForwardToken"] == request.get("nextToken"):
+                    break
+                request["nextToken"] = page["nextForwardToken"]
+        return "\n".join(lines)
+
+    def training_metrics(self, trainer):
+        """Per-round metrics of the trainer's last job (metrics.per_round of its log): a DataFrame."""
+        from . import metrics
+
+        return metrics.per_round(self.training_log(trainer))
 
     def _failure_reason(self, trainer):
         if self.mode == "local":
@@ -234,19 +280,25 @@ class LabSession:
     # ---- hosting ----------------------------------------------------------------------------------
     def wait_for_endpoint(self, name, timeout=1800, poll_seconds=15):
         """Wait until the endpoint is InService, showing its status; fail with its reason."""
+        return self._wait(f"endpoint {name}", lambda: self.sagemaker_client.describe_endpoint(EndpointName=name),
+                          "EndpointStatus", done="InService", failed=("Failed",), timeout=timeout,
+                          poll_seconds=poll_seconds)
+
+    def _wait(self, what, describe, status_key, done, failed, timeout, poll_seconds):
+        """Poll DESCRIBE until its STATUS_KEY is DONE, saying each new status; raise on FAILED or timeout."""
         started, last = time.monotonic(), None
         while True:
-            description = self.sagemaker_client.describe_endpoint(EndpointName=name)
-            status = description["EndpointStatus"]
+            description = describe()
+            status = description[status_key]
             if status != last:
-                self.say(f"endpoint {name}: {status} after {time.monotonic() - started:.0f} s")
+                self.say(f"{what}: {status} after {time.monotonic() - started:.0f} s")
                 last = status
-            if status == "InService":
+            if status == done:
                 return description
-            if status == "Failed":
-                raise RuntimeError(f"endpoint {name} failed: {description.get('FailureReason')}")
+            if status in failed:
+                raise RuntimeError(f"{what} {status.lower()}: {description.get('FailureReason', 'no reason given')}")
             if time.monotonic() - started > timeout:
-                raise TimeoutError(f"endpoint {name} not InService after {timeout} s (status {status})")
+                raise TimeoutError(f"{what} not {done} after {timeout} s (status {status})")
             time.sleep(poll_seconds)
 
     def update_endpoint(self, name, config_name):
@@ -265,6 +317,43 @@ class LabSession:
             self.cleanup.remove_local_containers()
             self.sagemaker_client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
         return self.wait_for_endpoint(name)
+
+    def transform(self, model_name, input_path, content_type="text/csv", split_type="Line", accept=None,
+                  strategy="MultiRecord", max_payload_mb=6, instance_type="ml.m5.large", timeout=3600):
+        """A batch transform job (CreateTransformJob) over the files in INPUT_PATH; waits for it and returns
+        the local folder holding one `<input file>.out` per input file.
+
+        The strategy is passed explicitly: left out, local mode copies the container's own answer
+        ("MULTI_RECORD") and then rejects it, since it accepts only the API's spelling ("MultiRecord").
+        """
+        name = self.cleanup.add("transform_job", unique_name("transform"))
+        output = self.run_root / "transform" / name
+        output.mkdir(parents=True)
+        if self.mode == "local":
+            source, destination = Path(input_path).resolve().as_uri(), output.as_uri()
+        else:
+            source = self.upload(input_path, f"transform/{name}/input")
+            destination = source.rsplit("/input", 1)[0] + "/output"
+        self.sagemaker_client.create_transform_job(
+            TransformJobName=name, ModelName=model_name, BatchStrategy=strategy, MaxPayloadInMB=max_payload_mb,
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+                            "ContentType": content_type, "SplitType": split_type},
+            TransformOutput={"S3OutputPath": destination, "AssembleWith": "Line", **({"Accept": accept} if accept else {})},
+            TransformResources={"InstanceType": self.instance_type(instance_type), "InstanceCount": 1},
+            **({"Tags": self.tags} if self.mode == "aws" else {}))
+        self._wait_for_job("transform_job", name, timeout)
+        if self.mode == "aws":
+            bucket, _, prefix = destination[len("s3://"):].partition("/")
+            for key in self._sm_session.list_s3_files(bucket, prefix):
+                self._sm_session.download_data(str(output), bucket, key)
+        return output
+
+    def _wait_for_job(self, kind, name, timeout, poll_seconds=15):
+        """Wait for a training/processing/transform job to complete; fail with its reason otherwise."""
+        describe = getattr(self.sagemaker_client, f"describe_{kind}")
+        return self._wait(f"{kind.replace('_', ' ')} {name}", lambda: describe(**{NAME_KEYS[kind]: name}),
+                          STATUS_KEYS[kind], done="Completed", failed=("Failed", "Stopped"), timeout=timeout,
+                          poll_seconds=poll_seconds)
 
     def client_arguments(self):
         """Command-line arguments that point labs' client scripts at this session's endpoints."""
@@ -300,6 +389,24 @@ class LabSession:
     def record(self, key_metric=None, **values):
         """Write the numbers CI checks to the lab's results file."""
         results.record(self.lab, key_metric=key_metric, mode=self.mode, **values)
+
+
+class _Tee(io.StringIO):
+    """`with _Tee() as log:` copies everything printed to stdout into LOG as well."""
+
+    def __enter__(self):
+        self._stdout, sys.stdout = sys.stdout, self
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout = self._stdout
+
+    def write(self, text):
+        self._stdout.write(text)
+        return super().write(text)
+
+    def flush(self):
+        self._stdout.flush()
 
 
 def _check_aws_mode(boto_session):

@@ -184,6 +184,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 headers.append(("Content-Length", str(len(rest))))
         except Refused as refused:
             self.server.log(method, path, refused.rule)
+            if path == "/build":  # read the build context first, or the client sees a broken pipe, not the reason
+                _read_body(client, headers, rest)
             body = json.dumps({"message": str(refused)}).encode()
             client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
                            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
