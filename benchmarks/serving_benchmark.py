@@ -1,17 +1,20 @@
-"""Serving benchmark for Lab 01's container (a script that prints figures, not a test).
+"""Serving benchmark for a workshop container (a script that prints figures, not a test).
 
-Compares, in one run on this machine:
+--container sklearn-byoc (Lab 01, the default) compares, in one run on this machine:
   - workshop: containers/sklearn-byoc as shipped (gunicorn sync workers, one per core, no proxy);
   - threaded: the same image with gthread workers and keep-alive (SERVER_WORKER_CLASS=gthread), the
     alternative we measured and did not ship;
   - baseline: the same model and Flask app behind nginx + gunicorn sync workers, the layout of the
     classic scikit-learn bring-your-own-container sample (benchmarks/baseline_nginx_gunicorn_flask);
   - floor: the in-process time of parsing + predict + formatting, inside the same image.
+--container xgboost-1.7-1 (Lab 04's twin of the built-in XGBoost) compares the twin as shipped with the
+same booster and the same parsing/prediction code behind nginx + gunicorn + Flask, the stack AWS's
+XGBoost image uses; the model is trained by the twin on the Adult data, the bodies are Adult test rows.
 Load comes from wrk (Debian package; installed if missing and root) over loopback, keep-alive
 connections, at concurrency 1, 8 and 32, for a 1-row and a 1,000-row CSV body.
 
-    .venv/bin/python benchmarks/serving_benchmark.py [--seconds 10]
-Writes build/benchmarks/serving.json and prints a table.
+    .venv/bin/python benchmarks/serving_benchmark.py [--container NAME] [--seconds 10]
+Writes build/benchmarks/serving-<container>.json and prints a table.
 """
 import argparse
 import json
@@ -29,6 +32,22 @@ from smworkshop.paths import BUILD, REPO
 CONCURRENCY = (1, 8, 32)
 ROWS = (1, 1000)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+XGBOOST_FLOOR_CODE = """
+import json, sys, timeit, statistics
+sys.path.insert(0, "/opt/program")
+import predictions
+model = predictions.load("/opt/ml/model")
+def answer(body):
+    dtest, kind = predictions.parse(body, "text/csv")
+    return predictions.encode(predictions.predict(model, dtest, kind), "text/csv", False)
+out = {}
+for rows in (1, 1000):
+    body = open(f"/bench/body_{rows}.csv", "rb").read()
+    number = 500 if rows == 1 else 20
+    runs = [t / number * 1000 for t in timeit.Timer(lambda: answer(body)).repeat(repeat=5, number=number)]
+    out[rows] = statistics.median(runs)
+print(json.dumps(out))
+"""
 FLOOR_CODE = """
 import json, sys, timeit, statistics
 sys.path.insert(0, "/opt/program")
@@ -76,35 +95,62 @@ def wrk(url, body_file, concurrency, seconds):
             "socket_errors": socket_errors, "requests": total}
 
 
+def prepare_sklearn(work):
+    """Lab 01's image and its Flask baseline, a tree trained on Iris, Iris bodies."""
+    app = images.build("sklearn-byoc")
+    baseline = images.build("benchmark-baseline", context=REPO / "benchmarks" / "baseline_nginx_gunicorn_flask",
+                            build_args={"APP_IMAGE": app})
+    train, test = datasets.iris(work / "data")
+    root = opt_ml.prepare(work / "opt_ml", {"max_leaf_nodes": 5}, {"train": work / "data" / "train"})
+    threaded = {"SERVER_WORKER_CLASS": "gthread", "SERVER_KEEPALIVE_SECONDS": "75"}
+    return app, root, test.iloc[:, 1:], FLOOR_CODE, (("workshop", app, {}), ("threaded", app, threaded),
+                                                     ("baseline", baseline, {}))
+
+
+def prepare_xgboost(work):
+    """Lab 04's twin and the same code behind nginx + gunicorn + Flask, a booster trained on Adult."""
+    import pandas as pd
+
+    app = images.build("xgboost-1.7-1")
+    baseline = images.build("benchmark-baseline-xgboost",
+                            context=REPO / "benchmarks" / "baseline_nginx_gunicorn_flask",
+                            build_args={"APP_IMAGE": app, "FLASK_APP_MODULE": "flask_xgboost"})
+    adult_train, adult_test = datasets.adult()
+    features, label = datasets.adult_features(pd.concat([adult_train, adult_test], ignore_index=True))
+    datasets.write_label_first_csv(features.iloc[:len(adult_train)], label.iloc[:len(adult_train)],
+                                   work / "data" / "train" / "adult.csv")
+    root = opt_ml.prepare(work / "opt_ml", {"objective": "binary:logistic", "num_round": 100, "max_depth": 5,
+                                            "eta": 0.2}, {"train": work / "data" / "train"})
+    threaded = {"SERVER_WORKER_CLASS": "gthread", "SERVER_KEEPALIVE_SECONDS": "75"}
+    return app, root, features.iloc[len(adult_train):], XGBOOST_FLOOR_CODE, (
+        ("workshop", app, {}), ("threaded", app, threaded), ("baseline", baseline, {}))
+
+
+TARGETS = {"sklearn-byoc": prepare_sklearn, "xgboost-1.7-1": prepare_xgboost}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--container", choices=sorted(TARGETS), default="sklearn-byoc")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     args = parser.parse_args()
     engine.ensure()
     ensure_wrk()
-    app = images.build("sklearn-byoc")
-    baseline = images.build("benchmark-baseline", context=REPO / "benchmarks" / "baseline_nginx_gunicorn_flask",
-                            build_args={"APP_IMAGE": app})
-
     work = Path(tempfile.mkdtemp(dir=BUILD, prefix="bench-"))
-    train, test = datasets.iris(work / "data")
-    root = opt_ml.prepare(work / "opt_ml", {"max_leaf_nodes": 5}, {"train": work / "data" / "train"})
+    app, root, features, floor_code, servers = TARGETS[args.container](work)
     code, logs = docker_run.train(app, root)
     if code:
         sys.exit(f"training failed:\n{logs}")
-    features = test.iloc[:, 1:]
     for rows in ROWS:
         repeated = features.sample(n=rows, replace=True, random_state=rows)
         (work / f"body_{rows}.csv").write_text(datasets.to_csv_body(repeated))
 
     floor = json.loads(subprocess.run(
         ["docker", "run", "--rm", "-v", f"{root / 'model'}:/opt/ml/model:ro", "-v", f"{work}:/bench:ro",
-         app, "python3", "-c", FLOOR_CODE], capture_output=True, text=True, check=True).stdout)
+         app, "python3", "-c", floor_code], capture_output=True, text=True, check=True).stdout)
     floor = {int(k): v for k, v in floor.items()}
 
     results = []
-    threaded = {"SERVER_WORKER_CLASS": "gthread", "SERVER_KEEPALIVE_SECONDS": "75"}
-    servers = (("workshop", app, {}), ("threaded", app, threaded), ("baseline", baseline, {}))
     for label, image, env in servers:
         with docker_run.serving(image, root / "model", env=env) as server:
             for rows in ROWS:
@@ -117,7 +163,7 @@ def main():
                           f"socket errors {figures['socket_errors']}", flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nServing benchmark ({os.cpu_count()} cores, wrk over loopback, {args.seconds} s per cell)")
+    print(f"\nServing benchmark of {args.container} ({os.cpu_count()} cores, wrk over loopback, {args.seconds} s per cell)")
     print(f"in-process floor (parse + predict + format): 1 row {floor[1]:.3f} ms, 1,000 rows {floor[1000]:.2f} ms\n")
     labels = [label for label, _, _ in servers]
     print("| rows | concurrency | " + " | ".join(f"{l} req/s" for l in labels) + " | "
@@ -131,7 +177,7 @@ def main():
                   + " | ".join(f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" for r in cells) + " |")
     print(f"\nnon-2xx answers: {sum(r['non_2xx'] for r in results)}; "
           f"socket errors: {sum(r['socket_errors'] for r in results)}")
-    out = BUILD / "benchmarks" / "serving.json"
+    out = BUILD / "benchmarks" / f"serving-{args.container}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"floor_ms": floor, "runs": results}, indent=2))
     print(f"written {out}")

@@ -9,7 +9,8 @@ import re
 
 import pandas as pd
 
-_ROUND = re.compile(r"^\[(\d+)\](.*)$")
+# Anywhere in the line: local mode prefixes each line with docker-compose's coloured `algo-1_1  | `.
+_ROUND = re.compile(r"\[(\d+)\]((?:(?:\t|#011)[\w.@]+-[\w.@-]+:[^\s#]+)+)")
 _PAIR = re.compile(r"(?:\t|#011)([\w.@]+)-([\w.@-]+):([^\s#]+)")
 
 
@@ -17,7 +18,7 @@ def per_round(log_text):
     """A DataFrame with one row per round and a column per `<data>:<metric>` (e.g. `validation:auc`)."""
     rows = {}
     for line in log_text.splitlines():
-        match = _ROUND.match(line.strip())
+        match = _ROUND.search(line)
         pairs = _PAIR.findall(match.group(2)) if match else []
         if pairs:
             rows.setdefault(int(match.group(1)), {}).update({f"{d}:{m}": float(v) for d, m, v in pairs})

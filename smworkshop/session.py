@@ -9,8 +9,8 @@ The notebook code is the same in both modes; only what this object hands out dif
 import io
 import logging
 import os
-import shutil
 import sys
+import tarfile
 import time
 import warnings
 from datetime import datetime, timezone
@@ -170,16 +170,18 @@ class LabSession:
     def model_data(self, model_tar_gz):
         """A ModelDataUrl for CreateModel from a local model.tar.gz.
 
-        Local mode unpacks the archive next to itself and mounts that folder as /opt/ml/model,
-        so the archive gets a folder of its own.
+        aws mode uploads the archive to S3; SageMaker unpacks it into /opt/ml/model. Local mode would mount
+        the archive's folder with the archive itself still in it, which a container that loads every file
+        there (the built-in XGBoost does) cannot read. So the archive is unpacked here, into a folder of its
+        own, and local mode is given that folder: /opt/ml/model then holds what it holds on SageMaker.
         """
         if self.mode == "aws":
             return self.upload(model_tar_gz, "models")
         folder = self.run_root / "models" / unique_name("model")
         folder.mkdir(parents=True)
-        target = folder / "model.tar.gz"
-        shutil.copy2(model_tar_gz, target)
-        return target.as_uri()
+        with tarfile.open(model_tar_gz) as archive:
+            archive.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        return folder.as_uri()
 
     # ---- training ---------------------------------------------------------------------------------
     def model_trainer(self, image, hyperparameters=None, base_job_name=None, instance_type="ml.m5.large",

@@ -15,7 +15,11 @@ LOCAL_LOG = "Train matrix has 26048 rows\n[0]\ttrain-auc:0.89012\tvalidation-auc
 CLOUDWATCH_LOG = "[0]#011train-auc:0.89012#011validation-auc:0.88001\n[1]#011train-auc:0.90123#011validation-auc:0.88999"
 
 
-@pytest.mark.parametrize("log", [LOCAL_LOG, CLOUDWATCH_LOG], ids=["docker-logs", "cloudwatch"])
+# What local mode prints: docker-compose puts the service name, in colour, in front of every line.
+COMPOSE_LOG = "".join(f"\x1b[36malgo-1_1  |\x1b[0m {line}\n" for line in LOCAL_LOG.splitlines())
+
+
+@pytest.mark.parametrize("log", [LOCAL_LOG, CLOUDWATCH_LOG, COMPOSE_LOG], ids=["docker-logs", "cloudwatch", "compose"])
 def test_per_round_metrics_read_xgboosts_lines_from_either_log(log):
     history = metrics.per_round(log)
     assert list(history.index) == [0, 1]

@@ -83,15 +83,19 @@ def test_local_trainer_is_a_local_container_job_with_its_own_root(local_lab):
     assert other.local_container_root != trainer.local_container_root
 
 
-def test_local_model_data_gets_a_folder_of_its_own(local_lab, tmp_path):
-    archive = tmp_path / "model.tar.gz"
-    archive.write_bytes(b"x")
-    url = local_lab.model_data(archive)
-    assert url.startswith("file://") and url.endswith("/model.tar.gz")
-    folder = url[len("file://"):].rsplit("/", 1)[0]
+def test_local_model_data_is_a_folder_holding_only_the_unpacked_archive(local_lab, tmp_path):
+    """On SageMaker /opt/ml/model holds the archive's files, not the archive (developer guide, "How
+    SageMaker loads your model artifacts"); local mode mounts the ModelDataUrl folder there."""
     import os
+    import tarfile
 
-    assert os.listdir(folder) == ["model.tar.gz"]
+    (tmp_path / "xgboost-model").write_bytes(b"binf")
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "xgboost-model", arcname="xgboost-model")
+    url = local_lab.model_data(tmp_path / "model.tar.gz")
+    assert url.startswith("file://")
+    assert os.listdir(url[len("file://"):]) == ["xgboost-model"]
+    assert local_lab.model_data(tmp_path / "model.tar.gz") != url  # each model gets a folder of its own
 
 
 def test_local_training_failure_reason_is_read_from_the_failure_file(local_lab):

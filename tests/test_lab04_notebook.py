@@ -1,0 +1,50 @@
+"""Lab 04 executed end to end in local mode with papermill, as `./workshop labs` runs it: the built-in
+XGBoost image's local twin trains on the full Adult data, serves, and scores the test file in batch."""
+import pytest
+
+from lab_runs import assert_nothing_left_running, execute_lab
+
+pytestmark = [pytest.mark.docker, pytest.mark.notebook]
+LAB = "04_builtin_xgboost"
+
+
+@pytest.fixture(scope="module")
+def lab04_run(docker_engine, tmp_path_factory):
+    # CI parameters: fewer timed requests and a two-value sweep; the data and the model stay full size.
+    return execute_lab(LAB, tmp_path_factory, LATENCY_REQUESTS=5, SWEEP_MAX_DEPTHS=[3, 6])
+
+
+def test_notebook_runs_to_the_end(lab04_run):
+    assert lab04_run["status"] == "passed", lab04_run["error"]
+
+
+def test_test_set_auc_is_at_least_0_90_on_all_16281_rows(lab04_run):
+    results = lab04_run["results"]
+    assert results["mode"] == "local" and results["test_rows"] == 16281  # adult.test, UCI's own split
+    assert results["test_auc"] >= 0.90
+
+
+def test_early_stopping_ended_training_after_the_best_round(lab04_run):
+    """early_stopping_rounds=20: the job stops 20 rounds after the best validation round, not at num_round."""
+    results = lab04_run["results"]
+    assert results["rounds_run"] == results["best_round"] + 1 + 20 < 300
+
+
+def test_a_misspelled_hyperparameter_failed_the_job_with_the_algorithms_reason(lab04_run):
+    assert lab04_run["results"]["typo_refused"] is True
+
+
+def test_batch_transform_scores_every_row_like_the_endpoint(lab04_run):
+    results = lab04_run["results"]
+    assert results["batch_rows"] == results["test_rows"]
+    assert results["batch_max_difference"] < 1e-6
+
+
+def test_the_local_sweep_trained_one_job_per_depth(lab04_run):
+    sweep = lab04_run["results"]["sweep"]
+    assert sorted(int(depth) for depth in sweep) == [3, 6]
+    assert all(0.85 < auc <= 1 for auc in sweep.values())
+
+
+def test_nothing_is_left_running(lab04_run):
+    assert_nothing_left_running(lab04_run)
