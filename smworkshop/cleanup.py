@@ -33,6 +33,11 @@ def workshop_tags(lab, session_id):
             {"Key": SESSION_TAG_KEY, "Value": session_id}]
 
 
+# Whether new Cleanup objects also run when the interpreter exits. The unit tests turn it off (conftest.py):
+# a fake session's hook must never reach a real service.
+AT_EXIT = True
+
+
 class Cleanup:
     def __init__(self, sagemaker_client, local_root=None, session_id=None, say=print):
         self.client = sagemaker_client
@@ -40,7 +45,8 @@ class Cleanup:
         self.session_id = session_id
         self.say = say
         self.created = {kind: [] for kind in DELETE_ORDER}
-        atexit.register(self._run_at_exit)
+        if AT_EXIT:
+            atexit.register(self._run_at_exit)
 
     def _run_at_exit(self):
         try:

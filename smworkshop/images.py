@@ -214,7 +214,8 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
 # ---- local twins of AWS-managed images ----------------------------------------------------------------
 # (framework, version, image scope) -> the folder under containers/ whose image honours that AWS image's
 # contract. Each twin's README says which contract and where it differs; its tests cite the sources.
-TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1"}
+TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1",
+         ("clarify", "1.0", None): "clarify-1.0"}
 TWIN_REGIONS = ("us-east-1",)  # tagged for these regions as well as the session's
 
 

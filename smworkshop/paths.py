@@ -9,14 +9,16 @@ LABS = REPO / "labs"
 BUILD = Path(os.environ.get("WORKSHOP_BUILD_DIR", REPO / "build"))
 OUTPUT = BUILD / "output"
 
-# SageMaker local mode refuses to bind-mount these host folders into a container
-# (sagemaker.core.local.utils), so data and job roots must live elsewhere.
-REFUSED_MOUNT_PREFIXES = ("/root", "/etc", "/var/lib", "/usr", "/bin", "/sbin", "/boot", "/proc", "/sys", "/dev")
 
 
 def mountable(path):
-    resolved = str(Path(path).resolve())
-    return not any(resolved == p or resolved.startswith(p + "/") for p in REFUSED_MOUNT_PREFIXES)
+    """Whether SageMaker local mode will mount PATH. It refuses every path that starts, as plain text, with
+    one of the SDK's sensitive paths (so /rootless too); the list is the SDK's own, asked at run time so the
+    two cannot drift (sagemaker-core common_utils._SENSITIVE_SYSTEM_PATHS, checked in local/data.py)."""
+    from sagemaker.core.common_utils import _SENSITIVE_SYSTEM_PATHS
+
+    resolved = os.path.abspath(Path(path).resolve())
+    return resolved == "/" or not any(resolved.startswith(p) for p in _SENSITIVE_SYSTEM_PATHS)
 
 
 def workspace(lab=None):

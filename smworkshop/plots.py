@@ -110,3 +110,60 @@ def sweep(results, parameter, metric, title=None):
     axes.set_title(title or f"{metric} for each {parameter}")
     figure.tight_layout()
     return figure
+
+
+# Bias metrics whose fair value is 1 (a ratio); every other Clarify metric is a difference, fair at 0.
+RATIO_METRICS = {"DI"}
+
+
+def bias_metrics(metrics, title="Bias metrics", compare=None, compare_label="after", label="before"):
+    """Clarify's metrics list ([{"name", "description", "value"}]) as horizontal bars, with the fair value
+    marked (0 for differences, 1 for DI); COMPARE, a second list, is drawn next to it."""
+    import numpy as np
+
+    names = [m["name"] for m in metrics if m.get("value") is not None]
+    values = {m["name"]: m["value"] for m in metrics}
+    figure, axes = plt.subplots(figsize=(7.5, 0.38 * len(names) + 1.2))
+    y = np.arange(len(names))
+    height = 0.38 if compare else 0.7
+    axes.barh(y, [values[n] - (1 if n in RATIO_METRICS else 0) for n in names], height=height,
+              color="#4c72b0", label=label if compare else None)
+    if compare:
+        others = {m["name"]: m["value"] for m in compare}
+        axes.barh(y + height, [(others.get(n) or 0) - (1 if n in RATIO_METRICS else 0) for n in names],
+                  height=height, color="#dd8452", label=compare_label)
+        axes.legend()
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(y + (height / 2 if compare else 0))
+    axes.set_yticklabels([f"{n} (−1)" if n in RATIO_METRICS else n for n in names])
+    axes.invert_yaxis()
+    axes.set_xlabel("distance from the fair value (0; DI is shown as DI − 1)")
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def shap_importance(global_shap_values, top=15, title="Mean |SHAP value| per feature"):
+    """The TOP features of Clarify's global_shap_values dict, largest first."""
+    ranked = sorted(global_shap_values.items(), key=lambda item: abs(item[1]), reverse=True)[:top]
+    figure, axes = plt.subplots(figsize=(7, 0.32 * len(ranked) + 1.2))
+    axes.barh([name for name, _ in ranked], [value for _, value in ranked], color="#55a868")
+    axes.invert_yaxis()
+    axes.set_xlabel("mean |SHAP value| (change in the predicted probability)")
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def local_explanation(shap_row, features_row, top=8, title="Why this prediction"):
+    """One row's SHAP values: the TOP features by size, positive pushing towards the positive class."""
+    ranked = sorted(shap_row.items(), key=lambda item: abs(item[1]), reverse=True)[:top]
+    figure, axes = plt.subplots(figsize=(6.5, 0.34 * len(ranked) + 1.2))
+    axes.barh([f"{name} = {features_row[name]:g}" for name, _ in ranked], [value for _, value in ranked],
+              color=["#c0504d" if value > 0 else "#4c72b0" for _, value in ranked])
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.invert_yaxis()
+    axes.set_xlabel("SHAP value (towards >50K when positive)")
+    axes.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return figure

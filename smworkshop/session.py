@@ -7,6 +7,7 @@ The notebook code is the same in both modes; only what this object hands out dif
          images pushed to Amazon ECR.
 """
 import io
+import json
 import logging
 import os
 import sys
@@ -93,9 +94,12 @@ class LabSession:
         self.serving_port = docker_run.free_port() if engine.rules().publish_ports else STUDIO_SERVING_PORT
         # The label lets cleanup find this session's endpoint containers wherever the SDK put their
         # files (in Studio it moves container_root to ~/tmp).
+        container_config = {"labels": {SESSION_LABEL: self.session_id}}
+        if engine.rules().publish_ports:
+            # Lets a job's container reach an endpoint's published port on this host (local_endpoints()).
+            container_config["extra_hosts"] = ["host.docker.internal:host-gateway"]
         session.config = {"local": {"local_code": True, "container_root": str(endpoints_root),
-                                    "serving_port": self.serving_port,
-                                    "container_config": {"labels": {SESSION_LABEL: self.session_id}}}}
+                                    "serving_port": self.serving_port, "container_config": container_config}}
         self._sm_session = session
         self.sagemaker_client = session.sagemaker_client
         self.runtime_client = session.sagemaker_runtime_client
@@ -350,6 +354,63 @@ class LabSession:
                 self._sm_session.download_data(str(output), bucket, key)
         return output
 
+    def process(self, image, inputs, outputs, environment=None, base_job_name="processing",
+                instance_type="ml.m5.large", timeout=3600):
+        """A processing job (CreateProcessingJob) running IMAGE's entrypoint; waits for it.
+
+        INPUTS maps an input name to (local file or folder, path in the container), OUTPUTS an output name
+        to its path in the container; returns {output name: local folder with what the job wrote there}.
+        Local mode mounts the local paths; aws mode uploads the inputs to S3 first and downloads the outputs.
+        """
+        name = self.cleanup.add("processing_job", unique_name(base_job_name))
+        results = {output: self.run_root / "processing" / name / output for output in outputs}
+        for folder in results.values():
+            folder.mkdir(parents=True)
+        processing_inputs = []
+        for input_name, (local_path, container_path) in inputs.items():
+            source = (Path(local_path).resolve().as_uri() if self.mode == "local"
+                      else self.upload(local_path, f"processing/{name}/input/{input_name}"))
+            processing_inputs.append({"InputName": input_name, "S3Input": {
+                "S3Uri": source, "LocalPath": container_path, "S3DataType": "S3Prefix", "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated"}})
+        destinations = {output: (results[output].as_uri() if self.mode == "local" else
+                                 f"s3://{self._ensure_default_bucket()}/{S3_PREFIX}/{self.lab}/processing/{name}/{output}")
+                        for output in outputs}
+        request = dict(
+            ProcessingJobName=name, RoleArn=self.role, Environment=dict(environment or {}),
+            AppSpecification={"ImageUri": image},
+            ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": self.instance_type(instance_type),
+                                                   "VolumeSizeInGB": 30}},
+            ProcessingInputs=processing_inputs,
+            ProcessingOutputConfig={"Outputs": [
+                {"OutputName": output, "S3Output": {"S3Uri": destinations[output], "LocalPath": container_path,
+                                                    "S3UploadMode": "EndOfJob"}}
+                for output, container_path in outputs.items()]})
+        if self.mode == "aws":
+            request.update(Tags=self.tags, StoppingCondition={"MaxRuntimeInSeconds": timeout})
+        try:
+            self.sagemaker_client.create_processing_job(**request)
+        except RuntimeError as err:  # local mode runs the job inside this call and raises when it fails
+            raise RuntimeError(f"processing job {name} failed: {err}") from None
+        self._wait_for_job("processing_job", name, timeout)
+        if self.mode == "aws":
+            for output, destination in destinations.items():
+                bucket, _, prefix = destination[len("s3://"):].partition("/")
+                for key in self._sm_session.list_s3_files(bucket, prefix):
+                    target = results[output] / Path(key).relative_to(prefix).parent
+                    self._sm_session.download_data(str(target), bucket, key)
+        return results
+
+    def local_endpoints(self, *endpoint_names):
+        """JSON for a processing job's WORKSHOP_LOCAL_ENDPOINTS: {endpoint name: base URL} where a container
+        of this session reaches local mode's endpoint. Local mode serves every endpoint on serving_port of
+        the host (reached from a container as host.docker.internal); in Studio the containers share the
+        app's network namespace, so it is localhost. An empty object in aws mode (the real service is there)."""
+        if self.mode == "aws":
+            return "{}"
+        host = "host.docker.internal" if engine.rules().publish_ports else "localhost"
+        return json.dumps({name: f"http://{host}:{self.serving_port}" for name in endpoint_names})
+
     def _wait_for_job(self, kind, name, timeout, poll_seconds=15):
         """Wait for a training/processing/transform job to complete; fail with its reason otherwise."""
         describe = getattr(self.sagemaker_client, f"describe_{kind}")
@@ -386,6 +447,19 @@ class LabSession:
         if status >= 400:
             raise InvocationError(status, text.strip())
         return text
+
+    def predict_scores(self, endpoint, features, chunk_rows=4000):
+        """One float per row of FEATURES (a DataFrame) from an endpoint that answers one number per CSV line,
+        sent in chunks well under the 6 MB request limit."""
+        import numpy as np
+
+        from .datasets import to_csv_body
+
+        scores = []
+        for start in range(0, len(features), chunk_rows):
+            answer = self.invoke(endpoint, to_csv_body(features.iloc[start:start + chunk_rows]), accept="text/csv")
+            scores += [float(line) for line in answer.splitlines() if line.strip()]
+        return np.array(scores)
 
     # ---- results ----------------------------------------------------------------------------------
     def record(self, key_metric=None, **values):

@@ -9,6 +9,15 @@ from smworkshop import datasets, docker_run, engine, images, opt_ml
 from smworkshop.paths import CONTAINERS
 
 
+@pytest.fixture(autouse=True)
+def no_exit_cleanup(monkeypatch):
+    """Sessions made in tests register no exit hook: a stubbed or fake client must never be called for real
+    when the test process ends (notebook tests run their own kernels, where the hook stays on)."""
+    from smworkshop import cleanup
+
+    monkeypatch.setattr(cleanup, "AT_EXIT", False)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     try:

@@ -1,6 +1,7 @@
 """Unit tests of the helper package: no Docker needed."""
 import base64
 import json
+import os
 
 import boto3
 import pytest
@@ -40,10 +41,29 @@ def test_unknown_mode_is_a_clear_error():
 
 # ---- paths ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, allowed", [("/root/work", False), ("/etc/x", False), ("/var/lib/docker", False),
-                                           ("/tmp/x", True), ("/rootless", True), ("/work/main/build", True)])
-def test_mountable_follows_local_mode_refusals(path, allowed):
-    assert paths.mountable(path) is allowed
+def _local_mode_refuses(path):
+    """Ask the pinned SDK itself: local mode's data source raises ValueError for a restricted path."""
+    from sagemaker.core.local.data import LocalFileDataSource
+
+    try:
+        LocalFileDataSource(path)
+    except ValueError:
+        return True
+    except RuntimeError:  # allowed, but does not exist
+        return False
+    return False
+
+
+@pytest.mark.parametrize("path", ["/root/work", "/rootless", "/etc/x", "/var/lib/docker", "~/.aws/data",
+                                  "~/.config/x", "~/.docker", "/opt/ml/metadata/x", "/opt/ml/input", "/tmp/x",
+                                  "/usr/share/x", "/work/main/build"])
+def test_mountable_agrees_with_local_modes_own_refusals(path):
+    path = os.path.expanduser(path)
+    assert paths.mountable(path) is not _local_mode_refuses(path)
+
+
+def test_the_sdk_refuses_by_plain_prefix_so_rootless_is_refused_too():
+    assert paths.mountable("/rootless") is False and paths.mountable("/tmp/rootless") is True
 
 
 def test_workspace_moves_out_of_refused_folders(monkeypatch, tmp_path):
@@ -383,7 +403,9 @@ def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):
 
 
 def test_container_pins_match_the_host_lock():
-    """Images use the host's versions: a model trained in one loads in the other, and builds repeat."""
+    """Images use the host's versions: a model trained in one loads in the other, and builds repeat.
+    A container may pin another version, or a package the host does not have, only on a line that says why:
+    `pkg==1.2  # own stack: <reason>` (containers/clarify-1.0 needs pandas 2 for smclarify; the host has pandas 3)."""
     import re
 
     from smworkshop.paths import CONTAINERS, REPO
@@ -391,12 +413,25 @@ def test_container_pins_match_the_host_lock():
     def pins(path):
         found = {}
         for line in path.read_text().splitlines():
-            match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", line.strip())
+            match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#]+)\s*(?:#\s*own stack:\s*(\S.*))?", line.strip())
             if match:
-                found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+                found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = (match.group(2), match.group(3))
         return found
 
-    host = pins(REPO / "requirements.lock")
+    host = {name: version for name, (version, _) in pins(REPO / "requirements.lock").items()}
     for requirements in CONTAINERS.glob("*/requirements.txt"):
-        for name, version in pins(requirements).items():
-            assert name not in host or host[name] == version, f"{requirements}: {name}=={version}, host {host[name]}"
+        for name, (version, own_stack) in pins(requirements).items():
+            # A pin the lock lacks is unchecked, so it must say why too (pip freeze used to drop setuptools).
+            assert host.get(name) == version or own_stack, \
+                f"{requirements}: {name}=={version}, host {host.get(name, 'has no pin')} " \
+                "(differ or add only with `# own stack: <reason>`)"
+
+
+def test_cleanup_registers_its_exit_hook_only_when_asked(monkeypatch):
+    registered = []
+    monkeypatch.setattr(cleanup.atexit, "register", registered.append)
+    cleanup.Cleanup(None)
+    assert registered == []  # conftest turns AT_EXIT off for tests
+    monkeypatch.setattr(cleanup, "AT_EXIT", True)
+    work = cleanup.Cleanup(None)
+    assert registered == [work._run_at_exit]

@@ -29,8 +29,10 @@ def test_held_out_accuracy_is_at_least_0_9(lab01_run):
     assert results["accuracy"] >= 0.9
 
 
-def test_latency_was_measured(lab01_run):
-    assert 0 < lab01_run["results"]["p50_latency_ms"] < 1000
+def test_single_row_latency_stays_under_100_ms(lab01_run):
+    """About 9 ms here, most of it the SDK's local runtime client (the container answers in under 1 ms):
+    a model loaded per request or a server that serialises requests would cross 100 ms."""
+    assert 0 < lab01_run["results"]["p50_latency_ms"] < 100
 
 
 def test_nothing_is_left_running(lab01_run):

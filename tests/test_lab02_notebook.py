@@ -30,3 +30,11 @@ def test_new_serving_code_was_deployed_without_retraining(lab02_run):
 
 def test_nothing_is_left_running(lab02_run):
     assert_nothing_left_running(lab02_run)
+
+
+def test_the_client_script_answers_like_the_endpoint_and_fails_on_the_non_image(lab02_run):
+    """invoke_client.py prints one label per image and exits 1 if any image was refused (its docstring)."""
+    results = lab02_run["results"]
+    assert results["client_exit_code"] == 1
+    assert results["client_refused"] == ["notes.png"]
+    assert len(results["client_labels"]) == 3 and results["client_labels_match_endpoint"] is True

@@ -25,9 +25,11 @@ def test_test_set_auc_is_at_least_0_90_on_all_16281_rows(lab04_run):
 
 
 def test_early_stopping_ended_training_after_the_best_round(lab04_run):
-    """early_stopping_rounds=20: the job stops 20 rounds after the best validation round, not at num_round."""
+    """early_stopping_rounds=20: training stops 20 rounds after the best validation round, not at num_round.
+    Rounds 0..best+20 run; XGBoost 1.7 keeps its callbacks in a set, so the line of the stopping round itself
+    is printed or not depending on their order (in AWS's image too): 20 or 21 lines after the best one."""
     results = lab04_run["results"]
-    assert results["rounds_run"] == results["best_round"] + 1 + 20 < 300
+    assert results["best_round"] + 20 <= results["rounds_run"] <= results["best_round"] + 21 < 300
 
 
 def test_a_misspelled_hyperparameter_failed_the_job_with_the_algorithms_reason(lab04_run):

@@ -40,11 +40,14 @@ def served_model(byoc, iris_data, tmp_path_factory):
 
 # ---- training -------------------------------------------------------------------------------
 
-def test_train_writes_model_and_reports_accuracy(byoc, iris_data, run_training):
+def test_train_writes_model_and_reports_accuracy_with_the_hyperparameters_given(byoc, iris_data, run_training):
+    import joblib
+
     folder, _, _ = iris_data
     code, logs, root = run_training(byoc, {"max_leaf_nodes": 5, "criterion": "entropy"}, {"train": folder / "train"})
     assert code == 0, logs
-    assert (root / "model" / "model.joblib").stat().st_size > 0
+    tree = joblib.load(root / "model" / "model.joblib")  # same scikit-learn as the image (pinned to the lock)
+    assert tree.criterion == "entropy" and tree.max_leaf_nodes == 5  # the strings reached the model, parsed
     info = json.loads((root / "model" / "model-info.json").read_text())
     assert info["n_features"] == 4 and info["classes"] == ["setosa", "versicolor", "virginica"]
     assert info["n_leaves"] <= 5
