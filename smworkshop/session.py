@@ -349,9 +349,7 @@ class LabSession:
             **({"Tags": self.tags} if self.mode == "aws" else {}))
         self._wait_for_job("transform_job", name, timeout)
         if self.mode == "aws":
-            bucket, _, prefix = destination[len("s3://"):].partition("/")
-            for key in self._sm_session.list_s3_files(bucket, prefix):
-                self._sm_session.download_data(str(output), bucket, key)
+            self._download(destination, output)
         return output
 
     def process(self, image, inputs, outputs, environment=None, base_job_name="processing",
@@ -395,11 +393,14 @@ class LabSession:
         self._wait_for_job("processing_job", name, timeout)
         if self.mode == "aws":
             for output, destination in destinations.items():
-                bucket, _, prefix = destination[len("s3://"):].partition("/")
-                for key in self._sm_session.list_s3_files(bucket, prefix):
-                    target = results[output] / Path(key).relative_to(prefix).parent
-                    self._sm_session.download_data(str(target), bucket, key)
+                self._download(destination, results[output])
         return results
+
+    def _download(self, s3_uri, folder):
+        """Every object under the S3_URI prefix into FOLDER, keeping the folders below the prefix."""
+        bucket, _, prefix = s3_uri[len("s3://"):].partition("/")
+        for key in self._sm_session.list_s3_files(bucket, prefix):
+            self._sm_session.download_data(str(Path(folder) / Path(key).relative_to(prefix).parent), bucket, key)
 
     def local_endpoints(self, *endpoint_names):
         """JSON for a processing job's WORKSHOP_LOCAL_ENDPOINTS: {endpoint name: base URL} where a container

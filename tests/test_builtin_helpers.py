@@ -87,7 +87,8 @@ def test_transform_passes_the_api_spelling_of_the_batch_strategy_and_the_tags(mo
     source = "s3://bucket/sagemaker-workshop/unit-aws/transform/job/input"
     monkeypatch.setattr(lab, "upload", lambda path, prefix: source)
     monkeypatch.setattr(lab._sm_session, "list_s3_files", lambda bucket, prefix: [f"{prefix}/rows.csv.out"])
-    monkeypatch.setattr(lab._sm_session, "download_data", lambda folder, bucket, key: None)
+    downloaded = []
+    monkeypatch.setattr(lab._sm_session, "download_data", lambda folder, bucket, key: downloaded.append((folder, key)))
     with Stubber(lab.sagemaker_client) as stub:
         stub.add_response("create_transform_job", {"TransformJobArn": "arn:aws:sagemaker:eu-west-1:1:transform-job/t"}, {
             "TransformJobName": ANY, "ModelName": "model-1", "BatchStrategy": "MultiRecord", "MaxPayloadInMB": 6,
@@ -97,8 +98,10 @@ def test_transform_passes_the_api_spelling_of_the_batch_strategy_and_the_tags(mo
                                 "AssembleWith": "Line"},
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}, "Tags": lab.tags})
         stub.add_response("describe_transform_job", _transform_description("Completed"), {"TransformJobName": ANY})
-        lab.transform("model-1", tmp_path)
+        output = lab.transform("model-1", tmp_path)
         stub.assert_no_pending_responses()
+    # the job's output objects land in the folder transform() returns, as <input file>.out
+    assert downloaded == [(str(output), "sagemaker-workshop/unit-aws/transform/job/output/rows.csv.out")]
     assert len(lab.cleanup.created["transform_job"]) == 1  # stopped by cleanup if the kernel dies meanwhile
     lab.cleanup.created = {k: [] for k in lab.cleanup.created}
 
