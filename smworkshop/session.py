@@ -189,13 +189,17 @@ class LabSession:
 
     # ---- training ---------------------------------------------------------------------------------
     def model_trainer(self, image, hyperparameters=None, base_job_name=None, instance_type="ml.m5.large",
-                      instance_count=1, environment=None):
-        """A sagemaker.train.ModelTrainer: a local container job, or a real training job on AWS."""
+                      instance_count=1, environment=None, source_code=None, distributed=None):
+        """A sagemaker.train.ModelTrainer: a local container job, or a real training job on AWS.
+
+        SOURCE_CODE (a SourceCode) and DISTRIBUTED (e.g. Torchrun) are script mode's: passed on as they are.
+        """
         from sagemaker.core.training.configs import Compute
         from sagemaker.train.model_trainer import Mode, ModelTrainer
 
         common = dict(training_image=image, hyperparameters=hyperparameters or {}, base_job_name=base_job_name,
-                      environment=environment or {})
+                      environment=environment or {},
+                      **{k: v for k, v in (("source_code", source_code), ("distributed", distributed)) if v})
         if self.mode == "local":
             if instance_count > 1 and modes.in_studio_app():
                 raise ValueError("SageMaker Studio runs local mode on one instance only (the SDK refuses more): "

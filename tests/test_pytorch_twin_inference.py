@@ -129,11 +129,9 @@ def test_the_tag_is_the_uri_the_sdk_gives_for_the_real_image():
 
 
 def test_the_image_says_it_is_a_twin(twin):
-    labels = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", twin],
-                                       capture_output=True, text=True, check=True).stdout)
-    description = labels["org.opencontainers.image.description"]
+    description = images.image_label(twin, "org.opencontainers.image.description")
     assert "LOCAL TWIN" in description and "not AWS's image" in description and "2.13.0" in description
-    assert labels["com.amazonaws.sagemaker.capabilities.accept-bind-to-port"] == "true"  # [host]
+    assert images.image_label(twin, "com.amazonaws.sagemaker.capabilities.accept-bind-to-port") == "true"  # [host]
 
 
 def test_one_server_program_shared_with_lab_02(twin):

@@ -111,9 +111,7 @@ def test_the_tag_is_the_uri_the_sdk_gives_for_the_real_image():
 
 
 def test_the_image_says_it_is_a_twin_and_has_what_the_sdk_driver_needs(twin):
-    labels = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", twin],
-                                       capture_output=True, text=True, check=True).stdout)
-    description = labels["org.opencontainers.image.description"]
+    description = images.image_label(twin, "org.opencontainers.image.description")
     assert "LOCAL TWIN" in description and "not AWS's image" in description and "2.13.0" in description
     # [sdk] sm_train.sh runs under /bin/bash and calls python3 and pip3 by name; [tk] the `train` command;
     # [dlc] SAGEMAKER_TRAINING_MODULE as in the DLC.
@@ -236,27 +234,27 @@ torch.save(torch.nn.Linear(2, 1).state_dict(), os.path.join(os.environ["SM_MODEL
 '''
 
 
-def test_sdk_v3_model_trainer_with_source_code_runs_in_local_mode(twin, tmp_path, monkeypatch):
-    from sagemaker.core.training.configs import Compute, SourceCode
-    from sagemaker.train.model_trainer import Mode, ModelTrainer
+def _sdk_job(twin, tmp_path, monkeypatch, script, instance_count=1, distributed=None):
+    """A local session and its ModelTrainer for SCRIPT with SDK v3's SourceCode [sdk], on the twin."""
+    from sagemaker.core.training.configs import SourceCode
 
     monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path / "workspace"))
     lab = session.LabSession("pytorch-twin-test", mode="local", say=lambda message: None)
-    source = tmp_path / "source"
+    source, data = tmp_path / "source", tmp_path / "data"
     source.mkdir()
-    (source / "train.py").write_text(SDK_SCRIPT)
-    data = tmp_path / "data"
     data.mkdir()
+    (source / "train.py").write_text(script)
     (data / "train.csv").write_text(TRAIN_CSV)
-    root = lab.run_root / "training" / "sdk-job"
-    root.mkdir(parents=True)
-    # As LabSession.model_trainer builds a local trainer, plus the SourceCode [sdk].
-    trainer = ModelTrainer(training_image=twin, training_mode=Mode.LOCAL_CONTAINER, local_container_root=str(root),
-                           compute=Compute(instance_type="local", instance_count=1), base_job_name="pytorch-twin",
-                           hyperparameters={"epochs": 2, "lr": 0.01},
-                           source_code=SourceCode(source_dir=str(source), entry_script="train.py"))
+    trainer = lab.model_trainer(twin, hyperparameters={"epochs": 2, "lr": 0.01}, base_job_name="pytorch-twin",
+                                instance_count=instance_count, distributed=distributed,
+                                source_code=SourceCode(source_dir=str(source), entry_script="train.py"))
+    return lab, trainer, [lab.train_input("train", data)]
+
+
+def test_sdk_v3_model_trainer_with_source_code_runs_in_local_mode(twin, tmp_path, monkeypatch):
+    lab, trainer, inputs = _sdk_job(twin, tmp_path, monkeypatch, SDK_SCRIPT)
     try:
-        model_data = lab.fit(trainer, [lab.train_input("train", data)])
+        model_data = lab.fit(trainer, inputs)
     finally:
         lab.cleanup.run(quiet=True)  # local mode leaves the job's stopped containers behind
     assert not lab.cleanup.local_containers()
@@ -291,26 +289,12 @@ dist.destroy_process_group()
 
 def test_sdk_v3_torchrun_job_on_two_local_instances(twin, tmp_path, monkeypatch):
     """[sdk] distributed_drivers/torchrun_driver.py: one torchrun per host, gloo on CPU, both hosts take part."""
-    from sagemaker.core.training.configs import Compute, SourceCode
     from sagemaker.train.distributed import Torchrun
-    from sagemaker.train.model_trainer import Mode, ModelTrainer
 
-    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path / "workspace"))
-    lab = session.LabSession("pytorch-twin-test", mode="local", say=lambda message: None)
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "train.py").write_text(DISTRIBUTED_SCRIPT)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "train.csv").write_text(TRAIN_CSV)
-    root = lab.run_root / "training" / "distributed-job"
-    root.mkdir(parents=True)
-    trainer = ModelTrainer(training_image=twin, training_mode=Mode.LOCAL_CONTAINER, local_container_root=str(root),
-                           compute=Compute(instance_type="local", instance_count=2), base_job_name="pytorch-twin-dist",
-                           distributed=Torchrun(process_count_per_node=1),
-                           source_code=SourceCode(source_dir=str(source), entry_script="train.py"))
+    lab, trainer, inputs = _sdk_job(twin, tmp_path, monkeypatch, DISTRIBUTED_SCRIPT, instance_count=2,
+                                    distributed=Torchrun(process_count_per_node=1))
     try:
-        lab.fit(trainer, [lab.train_input("train", data)])
+        lab.fit(trainer, inputs)
     finally:
         lab.cleanup.run(quiet=True)
     log = lab.training_log(trainer)
