@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -181,9 +182,20 @@ def inputs_hash(context, parents):
     return digest.hexdigest()
 
 
+PARENT_ARG = re.compile(rf"^ARG\s+(\w+)={IMAGE_PREFIX}/([\w.-]+):latest\s*$", re.MULTILINE)
+
+
+def parent_images(context):
+    """The workshop images a Dockerfile builds on: `ARG X=sagemaker-workshop/NAME:latest` where
+    containers/NAME exists, as {build arg: container name}. The Dockerfile is the one place that says so."""
+    dockerfile = (Path(context) / "Dockerfile").read_text()
+    return {arg: name for arg, name in PARENT_ARG.findall(dockerfile) if (CONTAINERS / name / "Dockerfile").exists()}
+
+
 def build(name, extra_tags=(), context=None, build_args=None, force=False, say=print):
     """Build CONTEXT (default containers/NAME) as sagemaker-workshop/NAME:latest unless up to date.
 
+    Parent images the Dockerfile names (see parent_images) are built first, the same way.
     BUILD_ARGS may name other images (e.g. a parent image); their IDs count as inputs too.
     FORCE builds even when the inputs are unchanged (the layer cache still applies).
     """
@@ -191,7 +203,9 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
     if not (context / "Dockerfile").exists():
         raise BuildError(f"no Dockerfile in {context}")
     tag = local_tag(name)
-    args = {"BASE_IMAGE": base_image(say), **(build_args or {})}
+    parents = {arg: build(parent, say=say) for arg, parent in parent_images(context).items()
+               if arg not in (build_args or {})}
+    args = {"BASE_IMAGE": base_image(say), **parents, **(build_args or {})}
     wanted = inputs_hash(context, " ".join(f"{k}={image_id(v) or v}" for k, v in sorted(args.items())))
     if not force and image_label(tag, INPUTS_LABEL) == wanted:
         for extra in extra_tags:
@@ -215,7 +229,9 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
 # (framework, version, image scope) -> the folder under containers/ whose image honours that AWS image's
 # contract. Each twin's README says which contract and where it differs; its tests cite the sources.
 TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1",
-         ("clarify", "1.0", None): "clarify-1.0"}
+         ("clarify", "1.0", None): "clarify-1.0",
+         ("pytorch", "2.5", "training"): "pytorch-2.5-training",
+         ("pytorch", "2.5", "inference"): "pytorch-2.5-inference"}
 TWIN_REGIONS = ("us-east-1",)  # tagged for these regions as well as the session's
 
 
@@ -261,6 +277,29 @@ def remove_project_images(say=print):
 
 # ---- aws mode: Amazon ECR -----------------------------------------------------------------------
 
+def _ecr_login(ecr, docker, registry=None):
+    """`docker login` with an ECR token to REGISTRY (default: the account's own registry); returns it.
+    One token opens every ECR registry the caller may pull from, AWS's image accounts included."""
+    auth = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
+    registry = registry or auth["proxyEndpoint"].split("://", 1)[-1]
+    docker("login", "--username", user, "--password-stdin", registry, input=password)
+    return registry
+
+
+def login_to_aws_image_registry(image_uri, region, ecr_client=None, docker=_docker, say=print):
+    """Log Docker in to the ECR registry of an AWS-managed image (e.g. 763104351884 for the Deep Learning
+    Containers), so that a Dockerfile can build FROM it. Needs credentials allowed to pull from it."""
+    import boto3
+
+    registry = image_uri.split("/", 1)[0]
+    if ".dkr.ecr." not in registry:
+        raise BuildError(f"{image_uri} is not an Amazon ECR image URI")
+    _ecr_login(ecr_client or boto3.client("ecr", region_name=region), docker, registry)
+    say(f"docker is logged in to {registry}")
+    return registry
+
+
 def push_to_ecr(name, region, ecr_client=None, docker=_docker, tags=(), local_image=None, say=print):
     """Push LOCAL_IMAGE (default: the local tag of NAME) to ECR repository sagemaker-workshop/NAME,
     creating it once with TAGS, and return the pushed URI.
@@ -279,10 +318,7 @@ def push_to_ecr(name, region, ecr_client=None, docker=_docker, tags=(), local_im
         say(f"created ECR repository {repository}")
     except ecr.exceptions.RepositoryAlreadyExistsException:
         pass
-    auth = ecr.get_authorization_token()["authorizationData"][0]
-    user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
-    registry = auth["proxyEndpoint"].split("://", 1)[-1]
-    docker("login", "--username", user, "--password-stdin", registry, input=password)
+    registry = _ecr_login(ecr, docker)
     local_image = local_image or local_tag(name)
     version = (image_label(local_image, INPUTS_LABEL) or "latest")[:12]
     uri = f"{registry}/{repository}:{version}"

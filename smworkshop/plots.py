@@ -84,6 +84,30 @@ def training_curves(history, title="AUC per boosting round"):
     return figure
 
 
+def loss_curves(history, title="Loss and accuracy per epoch"):
+    """HISTORY's *_loss columns on the left axis and *_accuracy columns on the right, by epoch."""
+    figure, left = plt.subplots(figsize=(7, 3.6))
+    for column in [c for c in history.columns if c.endswith("loss")]:
+        left.plot(history.index, history[column], marker=".", label=column.replace("_", " "))
+    left.set_xlabel("epoch")
+    left.set_ylabel("loss (cross-entropy)")
+    lines, labels = left.get_legend_handles_labels()
+    accuracy = [c for c in history.columns if c.endswith("accuracy")]
+    if accuracy:
+        right = left.twinx()
+        for column in accuracy:
+            right.plot(history.index, history[column], color="#55a868", linestyle="--",
+                       label=column.replace("_", " "))
+        right.set_ylabel("accuracy")
+        right.set_ylim(0, 1.02)
+        more_lines, more_labels = right.get_legend_handles_labels()
+        lines, labels = lines + more_lines, labels + more_labels
+    left.legend(lines, labels, loc="center right")
+    left.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
 def roc_curve(y_true, scores, title="ROC curve on the test set"):
     from sklearn.metrics import RocCurveDisplay
 

@@ -11,10 +11,11 @@ from .paths import LABS, OUTPUT
 
 
 def lab_notebooks(selected=()):
-    """labs/NN_topic/NN_topic.ipynb in order; SELECTED filters by folder name or number prefix."""
-    found = sorted(p for p in LABS.glob("[0-9][0-9]_*/[0-9][0-9]_*.ipynb") if p.stem == p.parent.name)
+    """labs/NN[x]_topic/NN[x]_topic.ipynb in order; SELECTED filters by folder name or number (`03` selects
+    03a, 03b and 03c; `03a` only 03a)."""
+    found = sorted(p for p in LABS.glob("[0-9][0-9]*_*/[0-9][0-9]*_*.ipynb") if p.stem == p.parent.name)
     if selected:
-        found = [p for p in found if any(p.stem == s or p.stem.startswith(f"{s}_") for s in selected)]
+        found = [p for p in found if any(p.stem == s or p.stem.split("_")[0].startswith(s) for s in selected)]
     return found
 
 

@@ -265,10 +265,13 @@ class LabSession:
         return "\n".join(lines)
 
     def training_metrics(self, trainer):
-        """Per-round metrics of the trainer's last job (metrics.per_round of its log): a DataFrame."""
+        """Metrics of the trainer's last job from its log, a DataFrame: one row per boosting round for
+        XGBoost (metrics.per_round), else one per epoch of the labs' scripts (metrics.per_epoch)."""
         from . import metrics
 
-        return metrics.per_round(self.training_log(trainer))
+        log = self.training_log(trainer)
+        rounds = metrics.per_round(log)
+        return rounds if not rounds.empty else metrics.per_epoch(log)
 
     def _failure_reason(self, trainer):
         if self.mode == "local":

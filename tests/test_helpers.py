@@ -245,6 +245,56 @@ def test_push_to_ecr_reuses_an_existing_repository(monkeypatch):
     assert uri == "r.example/sagemaker-workshop/byoc:latest"
 
 
+def test_login_to_aws_image_registry_logs_in_to_the_images_account_not_the_callers():
+    """Building FROM an AWS Deep Learning Container needs a login to AWS's registry (account 763104351884):
+    https://docs.aws.amazon.com/sagemaker/latest/dg/docker-containers-adapt-your-own.html - the ECR token
+    comes from the caller's account, the registry is the image's."""
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    calls = []
+    image = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.5-cpu-py311"
+    with Stubber(ecr) as stub:
+        stub.add_response("get_authorization_token", {"authorizationData": [
+            {"authorizationToken": base64.b64encode(b"AWS:token").decode(),
+             "proxyEndpoint": "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"}]}, {})
+        registry = images.login_to_aws_image_registry(image, "eu-west-1", ecr_client=ecr, say=lambda m: None,
+                                                      docker=lambda *args, **kw: calls.append((args, kw.get("input"))))
+    assert registry == "763104351884.dkr.ecr.eu-west-1.amazonaws.com"
+    assert calls == [(("login", "--username", "AWS", "--password-stdin", registry), "token")]
+    with pytest.raises(images.BuildError, match="not an Amazon ECR image URI"):
+        images.login_to_aws_image_registry("python:3.11-slim", "eu-west-1", ecr_client=ecr)
+
+
+def test_a_dockerfile_names_its_workshop_parents_in_arg_defaults():
+    """images.build builds the images a Dockerfile's `ARG X=sagemaker-workshop/NAME:latest` defaults name
+    first: the PyTorch inference twin stands on the shared torch parent and on Lab 02's server image."""
+    assert images.parent_images(paths.CONTAINERS / "pytorch-2.5-inference") == {
+        "PARENT_IMAGE": "pytorch-2.5-base", "SERVER_IMAGE": "pytorch-byom-inference"}
+    assert images.parent_images(paths.CONTAINERS / "pytorch-2.5-training") == {"PARENT_IMAGE": "pytorch-2.5-base"}
+    assert images.parent_images(paths.CONTAINERS / "sklearn-byoc") == {}
+
+
+def test_build_builds_the_parents_first_and_passes_them_as_build_args(tmp_path, monkeypatch):
+    built, docker_builds = [], []
+    (tmp_path / "Dockerfile").write_text("ARG PARENT_IMAGE=sagemaker-workshop/pytorch-2.5-base:latest\n"
+                                         "FROM ${PARENT_IMAGE}\n")
+    real_build = images.build
+
+    def build(name, *args, **kwargs):
+        if name == "pytorch-2.5-base":
+            built.append(name)
+            return "sagemaker-workshop/pytorch-2.5-base:latest"
+        return real_build(name, *args, **kwargs)
+
+    monkeypatch.setattr(images, "build", build)
+    monkeypatch.setattr(images, "base_image", lambda say=None: "base:1")
+    monkeypatch.setattr(images, "image_id", lambda tag: f"id-of-{tag}")
+    monkeypatch.setattr(images, "image_label", lambda tag, label: None)
+    monkeypatch.setattr(images, "_stream", lambda cmd, name, env=None: docker_builds.append(cmd) or 1.0)
+    images.build("child", context=tmp_path, say=lambda m: None)
+    assert built == ["pytorch-2.5-base"]
+    assert "PARENT_IMAGE=sagemaker-workshop/pytorch-2.5-base:latest" in docker_builds[0]
+
+
 def test_inputs_hash_changes_with_code_but_not_with_wheelhouse_or_readme(tmp_path):
     (tmp_path / "program").mkdir()
     (tmp_path / "Dockerfile").write_text("FROM x")

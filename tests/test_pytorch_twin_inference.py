@@ -35,17 +35,9 @@ RETRIEVE = dict(py_version="py311", image_scope="inference", instance_type="ml.m
 
 
 def build_twin(say=lambda message: None):
-    """The inference twin, tagged with the real image's URI: the shared parent's torch plus Lab 02's server.
-
-    Once smworkshop.images.TWINS knows the twin, this is images.build_twin; until then the parent and the
-    server image are built and passed by hand."""
-    if ("pytorch", "2.5", "inference") in images.TWINS:
-        images.build_twin("pytorch", "2.5", "us-east-1", say=say, **RETRIEVE)
-        return URI
-    parent = images.build(PARENT, say=say)
-    server = images.build(SERVER, say=say)
-    images.build(CONTAINER, build_args={"PARENT_IMAGE": parent, "SERVER_IMAGE": server}, extra_tags=[URI], say=say)
-    return URI
+    """The inference twin, tagged with the real image's URI; images.build builds its parents first (the
+    shared torch image and Lab 02's server image, named in its Dockerfile)."""
+    return images.build_twin("pytorch", "2.5", "us-east-1", say=say, **RETRIEVE)
 
 
 @pytest.fixture(scope="module")

@@ -64,16 +64,8 @@ TRAIN_CSV = "\n".join(f"{2 * a + 3 * b + 1},{a},{b}" for a in range(5) for b in 
 
 
 def build_twin(say=lambda message: None):
-    """The training twin, tagged with the real image's URI (built on its shared parent).
-
-    Once smworkshop.images.TWINS knows the twin, this is images.build_twin; until then the parent is built
-    and passed by hand."""
-    if ("pytorch", "2.5", "training") in images.TWINS:
-        images.build_twin("pytorch", "2.5", "us-east-1", say=say, **RETRIEVE)
-        return URI
-    parent = images.build(PARENT, say=say)
-    images.build(CONTAINER, build_args={"PARENT_IMAGE": parent}, extra_tags=[URI], say=say)
-    return URI
+    """The training twin, tagged with the real image's URI; images.build builds its shared parent first."""
+    return images.build_twin("pytorch", "2.5", "us-east-1", say=say, **RETRIEVE)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,46 @@
+"""Lab 03a executed end to end in local mode with papermill, as `./workshop labs` runs it: script mode on the
+PyTorch training twin (one instance, then two with torchrun), the job's archive served by the inference twin
+with its inference.py hooks, and an image extended FROM the training image's URI."""
+import pytest
+
+from lab_runs import assert_nothing_left_running, execute_lab
+
+pytestmark = [pytest.mark.docker, pytest.mark.notebook]
+LAB = "03a_pytorch_script_mode"
+EPOCHS = 30  # the notebook's default
+
+
+@pytest.fixture(scope="module")
+def lab03a_run(docker_engine, tmp_path_factory):
+    return execute_lab(LAB, tmp_path_factory, EPOCHS=EPOCHS)
+
+
+def test_notebook_runs_to_the_end(lab03a_run):
+    assert lab03a_run["status"] == "passed", lab03a_run["error"]
+
+
+def test_the_endpoint_classifies_at_least_90_percent_of_the_360_test_digits(lab03a_run):
+    results = lab03a_run["results"]
+    assert results["mode"] == "local" and results["test_images"] == 360  # 20% of scikit-learn's 1,797 digits
+    assert results["test_accuracy"] >= 0.90
+
+
+def test_every_epoch_the_script_printed_was_read_from_the_jobs_log(lab03a_run):
+    assert lab03a_run["results"]["epochs"] == EPOCHS
+    assert lab03a_run["results"]["final_validation_accuracy"] >= 0.90
+
+
+def test_both_hosts_took_part_in_the_distributed_job(lab03a_run):
+    """Each rank prints its SM_CURRENT_HOST; with instance_count=2 they are algo-1 and algo-2 (SageMaker's
+    host names: https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
+    results = lab03a_run["results"]
+    assert results["distributed_hosts"] == ["algo-1", "algo-2"]
+    assert results["distributed_accuracy"] >= 0.90
+
+
+def test_the_extended_image_has_the_added_library_and_keeps_the_toolkit(lab03a_run):
+    assert lab03a_run["results"]["extended_has_tqdm"] is True
+
+
+def test_nothing_is_left_running(lab03a_run):
+    assert_nothing_left_running(lab03a_run)
