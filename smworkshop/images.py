@@ -231,7 +231,8 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
 TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1",
          ("clarify", "1.0", None): "clarify-1.0",
          ("pytorch", "2.5", "training"): "pytorch-2.5-training",
-         ("pytorch", "2.5", "inference"): "pytorch-2.5-inference"}
+         ("pytorch", "2.5", "inference"): "pytorch-2.5-inference",
+         ("tensorflow", "2.18", "training"): "tensorflow-2.18-training"}
 TWIN_REGIONS = ("us-east-1",)  # tagged for these regions as well as the session's
 
 
