@@ -291,6 +291,23 @@ class LabSession:
         return trainer._latest_training_job.model_artifacts.s3_model_artifacts
 
     # ---- hosting ----------------------------------------------------------------------------------
+    def deploy(self, image, model_data, name, instance_type="ml.m5.large", environment=None):
+        """CreateModel -> CreateEndpointConfig -> CreateEndpoint (each tagged and on the cleanup list first),
+        then wait until it is InService; returns the endpoint's name. The three calls Labs 01-04 write out."""
+        sm = self.sagemaker_client
+        model_name = self.cleanup.add("model", unique_name(name))
+        sm.create_model(ModelName=model_name, ExecutionRoleArn=self.role, Tags=self.tags,
+                        PrimaryContainer={"Image": image, "ModelDataUrl": model_data,
+                                          "Environment": dict(environment or {})})
+        config_name = self.cleanup.add("endpoint_config", unique_name(name))
+        sm.create_endpoint_config(EndpointConfigName=config_name, Tags=self.tags, ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": model_name,
+            "InstanceType": self.instance_type(instance_type), "InitialInstanceCount": 1}])
+        endpoint_name = self.cleanup.add("endpoint", unique_name(name))
+        sm.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=self.tags)
+        self.wait_for_endpoint(endpoint_name)
+        return endpoint_name
+
     def wait_for_endpoint(self, name, timeout=1800, poll_seconds=15):
         """Wait until the endpoint is InService, showing its status; fail with its reason."""
         return self._wait(f"endpoint {name}", lambda: self.sagemaker_client.describe_endpoint(EndpointName=name),
@@ -432,9 +449,10 @@ class LabSession:
             return ["--local-port", str(self.serving_port)]
         return ["--region", self.region]
 
-    def invoke(self, endpoint, body, content_type="text/csv", accept=None):
+    def invoke(self, endpoint, body, content_type="text/csv", accept=None, custom_attributes=None):
         """InvokeEndpoint, returning the body as text; a container error raises InvocationError.
 
+        CUSTOM_ATTRIBUTES reaches the container as the X-Amzn-SageMaker-Custom-Attributes header.
         The service raises ModelError for a container's 4xx/5xx; local mode returns it as a
         response. This makes both behave the same.
         """
@@ -443,6 +461,8 @@ class LabSession:
         request = {"EndpointName": endpoint, "ContentType": content_type, "Body": body}
         if accept:
             request["Accept"] = accept
+        if custom_attributes:
+            request["CustomAttributes"] = custom_attributes
         try:
             response = self.runtime_client.invoke_endpoint(**request)
         except ClientError as err:

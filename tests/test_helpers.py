@@ -1,10 +1,12 @@
 """Unit tests of the helper package: no Docker needed."""
 import base64
+import io
 import json
 import os
 
 import boto3
 import pytest
+import botocore.stub
 from botocore.stub import Stubber
 
 from smworkshop import cleanup, images, mode, notebooks, opt_ml, paths, results, session
@@ -156,6 +158,45 @@ def test_invoke_turns_a_service_model_error_into_invocation_error(local_lab):
         with pytest.raises(session.InvocationError) as caught:
             local_lab.invoke("e", "{}", content_type="application/json")
     assert caught.value.status == 415 and caught.value.message == "unsupported content type"
+
+
+def test_invoke_sends_custom_attributes_as_invoke_endpoints_parameter(local_lab):
+    """InvokeEndpoint's CustomAttributes parameter (the X-Amzn-SageMaker-Custom-Attributes header):
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html"""
+    runtime = boto3.client("sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x",
+                           aws_secret_access_key="y")
+    local_lab.runtime_client = runtime
+    with Stubber(runtime) as stub:
+        stub.add_response("invoke_endpoint", {"Body": io.BytesIO(b"{}")},
+                          {"EndpointName": "e", "ContentType": "application/json", "Body": "{}",
+                           "CustomAttributes": "tfs-model-version=1"})
+        assert local_lab.invoke("e", "{}", content_type="application/json",
+                                custom_attributes="tfs-model-version=1") == "{}"
+
+
+def test_deploy_makes_a_tagged_model_config_and_endpoint_and_lists_them_for_cleanup(local_lab):
+    """Hosting is CreateModel -> CreateEndpointConfig -> CreateEndpoint:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints-deploy-models.html"""
+    client, stub = _stubbed_sagemaker()
+    local_lab.sagemaker_client = client
+    any_ = botocore.stub.ANY
+    with stub:
+        stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"},
+                          {"ModelName": any_, "ExecutionRoleArn": local_lab.role, "Tags": local_lab.tags,
+                           "PrimaryContainer": {"Image": "img", "ModelDataUrl": "file:///m", "Environment": {"A": "1"}}})
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"},
+                          {"EndpointConfigName": any_, "Tags": local_lab.tags, "ProductionVariants": [{
+                              "VariantName": "AllTraffic", "ModelName": any_, "InstanceType": "local",
+                              "InitialInstanceCount": 1}]})
+        stub.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e"},
+                          {"EndpointName": any_, "EndpointConfigName": any_, "Tags": local_lab.tags})
+        stub.add_response("describe_endpoint", {"EndpointName": "x", "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e", "EndpointConfigName": "c",
+                                                "EndpointStatus": "InService", "CreationTime": 0,
+                                                "LastModifiedTime": 0}, {"EndpointName": any_})
+        endpoint = local_lab.deploy("img", "file:///m", "digits", environment={"A": "1"})
+    created = local_lab.cleanup.created
+    assert [len(created[k]) for k in ("model", "endpoint_config", "endpoint")] == [1, 1, 1]
+    assert created["endpoint"] == [endpoint] and endpoint.startswith("digits-")
 
 
 # ---- cleanup --------------------------------------------------------------------------------

@@ -13,3 +13,5 @@ TIMEOUT_SECONDS = int(os.environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT", "60"))
 DEFAULT_ACCEPT = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json")
 # SageMaker's real-time invocation limit is 6 MB; refuse bigger bodies before reading them.
 MAX_PAYLOAD_BYTES = int(float(os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB", "6")) * 1024 * 1024)
+# The module that supplies the hooks inference.py leaves out: torch's here; a framework twin names its own.
+DEFAULT_HANDLERS = os.environ.get("SAGEMAKER_DEFAULT_HANDLERS", "default_handlers")
