@@ -233,6 +233,7 @@ TWINS = {("xgboost", "1.7-1", None): "xgboost-1.7-1",
          ("pytorch", "2.5", "training"): "pytorch-2.5-training",
          ("pytorch", "2.5", "inference"): "pytorch-2.5-inference",
          ("tensorflow", "2.18", "training"): "tensorflow-2.18-training",
+         ("tensorflow", "2.18", "inference"): "tensorflow-2.18-inference",
          ("mxnet", "1.9", "training"): "mxnet-1.9-training",
          ("mxnet", "1.9", "inference"): "mxnet-1.9-inference"}
 TWIN_REGIONS = ("us-east-1",)  # tagged for these regions as well as the session's

@@ -10,8 +10,10 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 import tarfile
+import tempfile
 import time
 import warnings
 from datetime import datetime, timezone
@@ -186,6 +188,27 @@ class LabSession:
         with tarfile.open(model_tar_gz) as archive:
             archive.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         return folder.as_uri()
+
+    def add_code_to_model(self, model_data, code_files):
+        """A new ModelDataUrl: the model MODEL_DATA points at, plus CODE_FILES under code/ (where the framework
+        serving containers look for inference.py). What the SDK calls repacking; the original stays as it is."""
+        from . import model_archive
+
+        with tempfile.TemporaryDirectory() as scratch:
+            unpacked = Path(scratch) / "model"
+            if model_data.startswith("file://"):
+                shutil.copytree(Path(model_data.removeprefix("file://")), unpacked)
+            else:  # s3://.../model.tar.gz
+                self._download(model_data.rsplit("/", 1)[0] + "/", Path(scratch) / "download")
+                with tarfile.open(Path(scratch) / "download" / model_data.rsplit("/", 1)[1]) as archive:
+                    archive.extractall(unpacked, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            (unpacked / "code").mkdir(exist_ok=True)
+            for path in map(Path, code_files):
+                shutil.copy(path, unpacked / "code" / path.name)
+            archive = model_archive.package(Path(scratch) / "model.tar.gz",
+                                            [p for p in unpacked.iterdir() if p.name != "code"],
+                                            sorted((unpacked / "code").iterdir()))
+            return self.model_data(archive)
 
     # ---- training ---------------------------------------------------------------------------------
     def model_trainer(self, image, hyperparameters=None, base_job_name=None, instance_type="ml.m5.large",

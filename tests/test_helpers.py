@@ -3,6 +3,7 @@ import base64
 import io
 import json
 import os
+from pathlib import Path
 
 import boto3
 import pytest
@@ -450,6 +451,53 @@ def test_aws_mode_uploads_data_and_models_to_s3_under_the_workshop_prefix_with_t
         assert keys == ["sagemaker-workshop/unit-aws/data/train/iris.csv"]
         tags = s3.get_object_tagging(Bucket=bucket, Key=keys[0])["TagSet"]
     assert {t["Key"]: t["Value"] for t in tags} == {t["Key"]: t["Value"] for t in lab.tags}
+
+
+def _trained_model(folder):
+    (folder / "1" / "variables").mkdir(parents=True)
+    (folder / "1" / "saved_model.pb").write_bytes(b"graph")
+    (folder / "model.json").write_text("{}")
+    inference = folder.parent / "inference.py"
+    inference.write_text("def handler(data, context): ...\n")
+    return inference
+
+
+def test_add_code_to_model_puts_inference_py_under_code_and_keeps_the_original(local_lab, tmp_path):
+    """Framework serving containers import code/inference.py from the unpacked archive:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/adapt-inference-container.html"""
+    original = tmp_path / "trained"
+    inference = _trained_model(original)
+    repacked = Path(local_lab.add_code_to_model(original.as_uri(), [inference]).removeprefix("file://"))
+    assert sorted(str(p.relative_to(repacked)) for p in repacked.rglob("*") if p.is_file()) == [
+        "1/saved_model.pb", "code/inference.py", "model.json"]
+    assert not (original / "code").exists()
+
+
+def test_add_code_to_model_in_aws_mode_repacks_the_jobs_archive_in_s3(monkeypatch, tmp_path):
+    from moto import mock_aws
+
+    from smworkshop import model_archive
+
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    trained = tmp_path / "trained"
+    inference = _trained_model(trained)
+    archive = model_archive.package(tmp_path / "model.tar.gz", sorted(trained.iterdir()))
+    with mock_aws():
+        lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
+        lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="jobs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.upload_file(str(archive), "jobs", "job-1/output/model.tar.gz")
+        repacked = lab.add_code_to_model("s3://jobs/job-1/output/model.tar.gz", [inference])
+        bucket, key = repacked[len("s3://"):].split("/", 1)
+        s3.download_file(bucket, key, str(tmp_path / "repacked.tar.gz"))
+    assert repacked.endswith("/model.tar.gz") and key.startswith("sagemaker-workshop/unit-aws/models/")
+    assert model_archive.listing(tmp_path / "repacked.tar.gz").split() == [
+        "1", "1/saved_model.pb", "1/variables", "code/inference.py", "model.json"]
 
 
 def test_aws_model_data_comes_from_the_training_job(aws_lab):

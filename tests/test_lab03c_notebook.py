@@ -1,0 +1,42 @@
+"""Lab 03c (LEGACY MXNet) executed end to end in local mode with papermill, as `./workshop labs` runs it: a
+Gluon script on the MXNet 1.9 training twin, its exported model served by the inference twin first with the
+serving toolkit's defaults, then with inference.py hooks added to the archive."""
+import pytest
+
+from lab_runs import assert_nothing_left_running, execute_lab
+
+pytestmark = [pytest.mark.docker, pytest.mark.notebook]
+LAB = "03c_mxnet_legacy"
+
+
+@pytest.fixture(scope="module")
+def lab03c_run(docker_engine, tmp_path_factory):
+    return execute_lab(LAB, tmp_path_factory)
+
+
+def test_notebook_runs_to_the_end(lab03c_run):
+    assert lab03c_run["status"] == "passed", lab03c_run["error"]
+
+
+def test_the_endpoint_with_hooks_classifies_at_least_90_percent_of_the_30_test_flowers(lab03c_run):
+    results = lab03c_run["results"]
+    assert results["mode"] == "local" and results["test_rows"] == 30  # 20% of iris's 150
+    assert results["test_accuracy"] >= 0.90
+
+
+def test_the_default_handlers_answer_one_raw_score_per_class(lab03c_run):
+    """With no code/inference.py the MXNet serving toolkit's default predict_fn returns the Module's output:
+    for iris, 3 scores per row (github.com/aws/sagemaker-mxnet-inference-toolkit, default_inference_handler.py)."""
+    assert lab03c_run["results"]["default_scores_per_row"] == 3
+
+
+def test_every_epoch_was_read_from_the_jobs_log(lab03c_run):
+    assert lab03c_run["results"]["epochs"] == 30  # the notebook's EPOCHS
+
+
+def test_the_pytorch_translation_learns_the_same_task(lab03c_run):
+    assert lab03c_run["results"]["pytorch_accuracy"] >= 0.90
+
+
+def test_nothing_is_left_running(lab03c_run):
+    assert_nothing_left_running(lab03c_run)
