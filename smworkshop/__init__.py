@@ -10,10 +10,11 @@ named after the part of the job they own:
     cleanup     delete what a lab created    results     numbers a lab records for CI
     datasets    offline data sets            plots       figures
     model_archive  model.tar.gz layout       runner      execute lab notebooks
-    notebooks   strip outputs for git
+    notebooks   strip outputs for git         preflight   is this machine ready? what to fix
 """
-from . import datasets, docker_run, model_archive, opt_ml, plots
+from . import datasets, docker_run, model_archive, opt_ml, plots, preflight
+from .preflight import PreflightFailed
 from .session import FAKE_ROLE, InvocationError, LabSession, TrainingFailed, start_lab, unique_name
 
-__all__ = ["datasets", "docker_run", "model_archive", "opt_ml", "plots", "FAKE_ROLE", "InvocationError", "LabSession",
-           "TrainingFailed", "start_lab", "unique_name"]
+__all__ = ["datasets", "docker_run", "model_archive", "opt_ml", "plots", "preflight", "FAKE_ROLE", "InvocationError", "LabSession",
+           "PreflightFailed", "TrainingFailed", "start_lab", "unique_name"]

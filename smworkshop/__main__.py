@@ -38,6 +38,8 @@ def main(argv=None):
     sub.add_parser("cleanup", help="remove every container the workshop's images or runs left behind")
     sub.add_parser("remove-images", help="remove the workshop's images (for a cold build)")
     sub.add_parser("kernel", help="register this environment as the Jupyter kernel 'SageMaker workshop'")
+    sub.add_parser("preflight", help="check Docker, Compose, disk, SDK, kernel and credentials; say what to fix",
+                   add_help=False)
     sub.add_parser("jupyter", help="open JupyterLab on the labs with the workshop's kernel; extra arguments go "
                                    "to jupyter lab", add_help=False)
     sub.add_parser("sweep", help="list (and with --delete, delete) what the workshop created in an AWS account",
@@ -52,6 +54,10 @@ def main(argv=None):
         from . import sweep
 
         return sweep.main(rest)
+    if args.command == "preflight":
+        from . import preflight
+
+        return preflight.main(rest)
     if args.command == "jupyter":
         try:
             engine.ensure()

@@ -26,15 +26,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def train(image, opt_ml_root, env=None, timeout=600):
-    """`docker run IMAGE train` with ROOT mounted at /opt/ml. Returns (exit code, output)."""
-    # An absolute path: a relative one would be taken for the name of a Docker volume.
-    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train", *engine.rules().network_args(),
-           "-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
+def run(image, *command, opt_ml_root=None, env=None, network=None, extra_hosts=(), timeout=600):
+    """`docker run IMAGE COMMAND...` as the workshop runs containers by hand, with ROOT mounted at /opt/ml.
+    NETWORK (e.g. "none", to show network isolation) replaces the engine's network; EXTRA_HOSTS are
+    `name:address` entries. Returns (exit code, output)."""
+    cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train",
+           *(["--network", network] if network else engine.rules().network_args()),
+           *[arg for host in extra_hosts for arg in ("--add-host", host)]]
+    if opt_ml_root:
+        # An absolute path: a relative one would be taken for the name of a Docker volume.
+        cmd += ["-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
-    result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(cmd + [image, *command], capture_output=True, text=True, timeout=timeout)
     return result.returncode, result.stdout + result.stderr
+
+
+def train(image, opt_ml_root, env=None, timeout=600):
+    """`docker run IMAGE train` with ROOT mounted at /opt/ml, as SageMaker starts a training job."""
+    return run(image, "train", opt_ml_root=opt_ml_root, env=env, timeout=timeout)
 
 
 class ServingContainer:

@@ -31,6 +31,9 @@ def test_notebook_follows_conventions(notebook):
         assert words in nb.cells[0].source
     parameters = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1 and 'MODE = "auto"' in parameters[0].source
+    # The first thing a lab does is check the machine and say what to fix (smworkshop.preflight).
+    after_parameters = nb.cells[nb.cells.index(parameters[0]) + 1]
+    assert "ws.preflight.verify(MODE)" in after_parameters.source
     checked = [c for c in nb.cells if notebooks.checked(c)]
     assert checked and all(c.outputs for c in checked), "checked cells must keep their stored output"
     assert any("cleanup.run()" in c.source for c in nb.cells if c.cell_type == "code")
