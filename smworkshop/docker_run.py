@@ -26,12 +26,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(image, *command, opt_ml_root=None, env=None, network=None, extra_hosts=(), timeout=600):
+def run(image, *command, opt_ml_root=None, env=None, network=None, extra_hosts=(), hostname=None, timeout=600):
     """`docker run IMAGE COMMAND...` as the workshop runs containers by hand, with ROOT mounted at /opt/ml.
     NETWORK (e.g. "none", to show network isolation) replaces the engine's network; EXTRA_HOSTS are
-    `name:address` entries. Returns (exit code, output)."""
+    `name:address` entries; HOSTNAME e.g. a job's `algo-1`. Returns (exit code, output)."""
     cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train",
            *(["--network", network] if network else engine.rules().network_args()),
+           *(["--hostname", hostname] if hostname else []),
            *[arg for host in extra_hosts for arg in ("--add-host", host)]]
     if opt_ml_root:
         # An absolute path: a relative one would be taken for the name of a Docker volume.

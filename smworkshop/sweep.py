@@ -12,6 +12,8 @@ workshop's:
 - ECR repositories named sagemaker-workshop/* that carry the same tag.
 - S3 objects under sagemaker-workshop/ in the SageMaker default bucket (sagemaker-<region>-<account>),
   where the labs put data, models and training output.
+- CloudFormation stacks with the same tag (Lab 06 deploys its templates that way). Their buckets are
+  emptied first, since CloudFormation deletes only empty buckets; the deletion runs on after the sweep.
 """
 import argparse
 import sys
@@ -66,6 +68,13 @@ def find_ecr(ecr):
     return found
 
 
+def find_stacks(cloudformation):
+    return [Found("cloudformation_stack", stack["StackName"], stack["StackStatus"])
+            for stack in _pages(cloudformation, "describe_stacks", "Stacks")
+            if stack["StackStatus"] != "DELETE_COMPLETE"
+            and {"Key": WORKSHOP_TAG_KEY, "Value": WORKSHOP_TAG_VALUE} in stack.get("Tags", [])]
+
+
 def default_bucket(sts, region):
     """The SageMaker SDK's default bucket name for this account and region."""
     return f"sagemaker-{region}-{sts.get_caller_identity()['Account']}"
@@ -93,10 +102,12 @@ class Sweeper:
         self.sagemaker = boto_session.client("sagemaker")
         self.ecr = boto_session.client("ecr")
         self.s3 = boto_session.client("s3")
+        self.cloudformation = boto_session.client("cloudformation")
         self.bucket = default_bucket(boto_session.client("sts"), self.region)
 
     def find(self):
-        return find_sagemaker(self.sagemaker) + find_ecr(self.ecr) + find_s3(self.s3, self.bucket)
+        return (find_sagemaker(self.sagemaker) + find_ecr(self.ecr) + find_s3(self.s3, self.bucket)
+                + find_stacks(self.cloudformation))
 
     def _delete_one(self, item):
         if item.kind in JOB_KINDS:
@@ -110,13 +121,21 @@ class Sweeper:
             for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys at most
                 self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys[start:start + 1000]})
             return f"deleted {len(keys)} objects under {item.name}"
+        elif item.kind == "cloudformation_stack":
+            for resource in _pages(self.cloudformation, "list_stack_resources", "StackResourceSummaries",
+                                   StackName=item.name):
+                if resource["ResourceType"] == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
+                    self.session.resource("s3").Bucket(resource["PhysicalResourceId"]).object_versions.delete()
+            self.cloudformation.delete_stack(StackName=item.name)
+            return f"deleting cloudformation_stack {item.name} (CloudFormation finishes it)"
         else:
             getattr(self.sagemaker, f"delete_{item.kind}")(**{NAME_KEYS[item.kind]: item.name})
         return f"deleted {item.kind} {item.name}"
 
     def delete(self, found, say=print):
         """Stop, then delete in dependency order; returns what was done."""
-        order = {kind: i for i, kind in enumerate(DELETE_ORDER + ("ecr_repository", "s3_prefix"))}
+        order = {kind: i for i, kind in enumerate(DELETE_ORDER + ("ecr_repository", "s3_prefix",
+                                                                   "cloudformation_stack"))}
         done = []
         for item in sorted(found, key=lambda f: order[f.kind]):
             message = self._delete_one(item)

@@ -27,8 +27,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from smworkshop import engine, images, opt_ml, session
+from smworkshop import images, opt_ml, session
 from smworkshop.paths import LABS
+from training_twins import HYPERPARAMETERS, prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "mxnet-1.9-base"
@@ -39,10 +40,6 @@ RETRIEVE = dict(py_version="py38", image_scope="training", instance_type="ml.m5.
 LAB_CODE = LABS / "03c_mxnet_legacy" / "code"
 EPOCH_LINE = re.compile(r"\bepoch=(\d+) train_loss=([\d.]+) validation_loss=([\d.]+) validation_accuracy=([\d.]+)$", re.MULTILINE)
 
-# The observed run's hyperparameters (B1): every value a JSON string, as SageMaker writes them.
-HYPERPARAMETERS = {"epochs": "3", "lr": "0.01", "optimizer": '"adam"', "nested": '{"a": 1}', "flag": "true",
-                   "sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"/opt/ml/code"',
-                   "sagemaker_region": '"us-east-1"', "sagemaker_container_log_level": "20"}
 
 # A small Gluon script: records what it was given, reads its channel, fits y = 2a + 3b + 1, saves the model.
 RECORDING_SCRIPT = '''
@@ -72,7 +69,6 @@ net.export(os.path.join(os.environ["SM_MODEL_DIR"], "model"), epoch=0)
 json.dump(seen, open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w"))
 print("training done, loss", seen["loss"])
 '''
-TRAIN_CSV = "\n".join(f"{2 * a + 3 * b + 1},{a},{b}" for a in range(5) for b in range(4)) + "\n"
 
 
 def build_twin(say=lambda message: None):
@@ -84,17 +80,6 @@ def build_twin(say=lambda message: None):
 @pytest.fixture(scope="module")
 def twin(docker_engine):
     return build_twin()
-
-
-def run_train(image, root, env=None, timeout=600):
-    """`docker run IMAGE train` as SageMaker starts a training job, with ROOT at /opt/ml. The container's
-    host name is the job's (algo-1): the toolkit resolves every host of the job before it starts [tk]."""
-    cmd = ["docker", "run", "--rm", "--label", "workshop.run=train", *engine.rules().network_args(),
-           "--hostname", "algo-1", "-v", f"{root.resolve()}:/opt/ml"]
-    for key, value in (env or {}).items():
-        cmd += ["-e", f"{key}={value}"]
-    result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout + result.stderr
 
 
 def iris_channels(folder):
@@ -111,18 +96,6 @@ def iris_channels(folder):
         np.savetxt(path, np.column_stack([labels, features]), delimiter=",", fmt="%g")
         channels[name] = path.parent
     return channels
-
-
-def prepare(tmp_path, script, hyperparameters=HYPERPARAMETERS):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "train.csv").write_text(TRAIN_CSV)
-    (data / "validation.csv").write_text(TRAIN_CSV)
-    root = opt_ml.prepare(tmp_path / "opt_ml", hyperparameters=hyperparameters,
-                          channels={"train": data / "train.csv", "validation": data / "validation.csv"})
-    (root / "code").mkdir()
-    (root / "code" / "train.py").write_text(script)
-    return root
 
 
 # ---- the image ------------------------------------------------------------------------------------------

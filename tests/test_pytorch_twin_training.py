@@ -19,11 +19,11 @@ Expected values come from those sources, never from the twin's files.
 import json
 import os
 import subprocess
-import textwrap
 
 import pytest
 
-from smworkshop import engine, images, opt_ml, session
+from smworkshop import images, session
+from training_twins import HYPERPARAMETERS, TRAIN_CSV, prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "pytorch-2.5-base"
@@ -32,10 +32,6 @@ CONTAINER = "pytorch-2.5-training"
 URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5-cpu-py311"
 RETRIEVE = dict(py_version="py311", image_scope="training", instance_type="ml.m5.xlarge")
 
-# The observed run's hyperparameters (B1): every value a JSON string, as SageMaker writes them.
-HYPERPARAMETERS = {"epochs": "3", "lr": "0.01", "optimizer": '"adam"', "nested": '{"a": 1}', "flag": "true",
-                   "sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"/opt/ml/code"',
-                   "sagemaker_region": '"us-east-1"', "sagemaker_container_log_level": "20"}
 
 # The user's script: records what it was given, reads its channel, trains a little, saves a model.
 RECORDING_SCRIPT = '''
@@ -60,7 +56,6 @@ torch.save(model.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.p
 json.dump(seen, open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w"))
 print("training done, loss", loss.item())
 '''
-TRAIN_CSV = "\n".join(f"{2 * a + 3 * b + 1},{a},{b}" for a in range(5) for b in range(4)) + "\n"
 
 
 def build_twin(say=lambda message: None):
@@ -71,29 +66,6 @@ def build_twin(say=lambda message: None):
 @pytest.fixture(scope="module")
 def twin(docker_engine):
     return build_twin()
-
-
-def run_train(image, root, env=None, timeout=600):
-    """`docker run IMAGE train` as SageMaker starts a training job, with ROOT at /opt/ml. The container's
-    host name is the job's (algo-1): both toolkits resolve every host of the job before they start [tk][ptk]."""
-    cmd = ["docker", "run", "--rm", "--label", "workshop.run=train", *engine.rules().network_args(),
-           "--hostname", "algo-1", "-v", f"{root.resolve()}:/opt/ml"]
-    for key, value in (env or {}).items():
-        cmd += ["-e", f"{key}={value}"]
-    result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout + result.stderr
-
-
-def prepare(tmp_path, script, hyperparameters=HYPERPARAMETERS):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "train.csv").write_text(TRAIN_CSV)
-    (data / "validation.csv").write_text(TRAIN_CSV)
-    root = opt_ml.prepare(tmp_path / "opt_ml", hyperparameters=hyperparameters,
-                          channels={"train": data / "train.csv", "validation": data / "validation.csv"})
-    (root / "code").mkdir()
-    (root / "code" / "train.py").write_text(script)
-    return root
 
 
 # ---- the image ------------------------------------------------------------------------------------------

@@ -38,7 +38,21 @@ def account(monkeypatch):
         for key in ("sagemaker-workshop/01/data/train/iris.csv", "sagemaker-workshop/01/models/model.tar.gz",
                     "other-project/data.csv"):
             s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * 10)
+        cloudformation = boto.client("cloudformation")
+        for name, tags in (("lab06-network", ours), ("their-network", theirs)):
+            cloudformation.create_stack(StackName=name, TemplateBody=STACK_WITH_A_BUCKET.format(name=name), Tags=tags)
+        for bucket in ("lab06-network-logs", "their-network-logs"):  # CloudFormation deletes only empty buckets
+            s3.put_object(Bucket=bucket, Key="access.log", Body=b"x")
         yield boto, sm, ecr, s3
+
+
+STACK_WITH_A_BUCKET = """
+Resources:
+  Logs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: {name}-logs
+"""
 
 
 def _names(listing):
@@ -49,7 +63,7 @@ def test_sweep_finds_only_the_workshops_resources(account):
     boto, *_ = account
     found = sweep.Sweeper(boto).find()
     assert sorted((f.kind, f.name) for f in found) == [
-        ("ecr_repository", "sagemaker-workshop/sklearn-byoc"),
+        ("cloudformation_stack", "lab06-network"), ("ecr_repository", "sagemaker-workshop/sklearn-byoc"),
         ("endpoint", "Iris-Tree-1"), ("endpoint_config", "Iris-Tree-1"), ("model", "Iris-Tree-1"),
         ("s3_prefix", f"s3://{BUCKET}/sagemaker-workshop/")]
 
@@ -58,7 +72,7 @@ def test_dry_run_deletes_nothing(account):
     boto, sm, ecr, s3 = account
     lines = []
     assert sweep.main([], boto_session=boto, say=lines.append) == 0
-    assert "Dry run: nothing deleted. Run with --delete to delete these 5." in lines
+    assert "Dry run: nothing deleted. Run with --delete to delete these 6." in lines
     assert len(_names(sm.list_endpoints())) == 3
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 3
 
@@ -79,6 +93,12 @@ def test_confirmed_delete_removes_only_the_workshops(account):
     assert sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]) == [
         "fraud/scorer", "sagemaker-workshop/not-tagged"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["other-project/data.csv"]
+    stacks = {s["StackName"]: s["StackStatus"] for s in boto.client("cloudformation").describe_stacks()["Stacks"]}
+    assert stacks == {"their-network": "CREATE_COMPLETE"}  # ours deleted, theirs kept
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    # emptied first, so the stack's deletion could take it (a full bucket stays behind, in moto as on AWS)
+    assert "lab06-network-logs" not in buckets
+    assert s3.list_objects_v2(Bucket="their-network-logs")["KeyCount"] == 1
     assert sweep.Sweeper(boto).find() == []  # a second sweep finds nothing
 
 

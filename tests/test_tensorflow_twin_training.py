@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from smworkshop import engine, images, metrics, opt_ml, session
+from smworkshop import images, metrics, session
 from smworkshop.paths import REPO
+from training_twins import HYPERPARAMETERS, prepare, run_train
 
 pytestmark = pytest.mark.docker
 CONTAINER = "tensorflow-2.18-training"
@@ -40,10 +41,6 @@ URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.18-cpu
 RETRIEVE = dict(py_version="py310", image_scope="training", instance_type="ml.m5.xlarge")
 LAB_CODE = REPO / "labs" / "03b_tensorflow_script_mode" / "code"
 
-# The observed run's hyperparameters (B1): every value a JSON string, as SageMaker writes them.
-HYPERPARAMETERS = {"epochs": "3", "lr": "0.01", "optimizer": '"adam"', "nested": '{"a": 1}', "flag": "true",
-                   "sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"/opt/ml/code"',
-                   "sagemaker_region": '"us-east-1"', "sagemaker_container_log_level": "20"}
 RECORDED = ("SM_", "TF_", "S3_", "PYTHONPATH", "SAGEMAKER_REGION")
 
 # The user's script: records what it was given, reads its channel, fits y = 2a + 3b + 1 with Keras 3 and exports
@@ -66,7 +63,6 @@ model.export(os.path.join(os.environ["SM_MODEL_DIR"], "regressor", "1"), verbose
 json.dump(seen, open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "seen.json"), "w"))
 print("training done, loss", seen["loss"])
 ''' % (RECORDED,)
-TRAIN_CSV = "\n".join(f"{2 * a + 3 * b + 1},{a},{b}" for a in range(5) for b in range(4)) + "\n"
 
 
 def build_twin(say=lambda message: None):
@@ -77,30 +73,6 @@ def build_twin(say=lambda message: None):
 @pytest.fixture(scope="module")
 def twin(docker_engine):
     return build_twin()
-
-
-def run_train(image, root, env=None, timeout=600):
-    """`docker run IMAGE train` as SageMaker starts a training job, with ROOT at /opt/ml. The container's
-    host name is the job's (algo-1): the toolkit resolves every host of the job before it starts [tk]."""
-    cmd = ["docker", "run", "--rm", "--label", "workshop.run=train", *engine.rules().network_args(),
-           "--hostname", "algo-1", "-v", f"{root.resolve()}:/opt/ml"]
-    for key, value in (env or {}).items():
-        cmd += ["-e", f"{key}={value}"]
-    result = subprocess.run(cmd + [image, "train"], capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout + result.stderr
-
-
-def prepare(tmp_path, script, hyperparameters=HYPERPARAMETERS):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "train.csv").write_text(TRAIN_CSV)
-    (data / "validation.csv").write_text(TRAIN_CSV)
-    root = opt_ml.prepare(tmp_path / "opt_ml", hyperparameters=hyperparameters,
-                          channels={"train": data / "train.csv", "validation": data / "validation.csv"})
-    (root / "output" / "data").mkdir()
-    (root / "code").mkdir()
-    (root / "code" / "train.py").write_text(script)
-    return root
 
 
 def served_models(model_dir):
