@@ -126,8 +126,10 @@ def check_architecture():
     machine = platform.machine().lower()
     if machine in ("x86_64", "amd64"):
         return Check("CPU architecture", "ok", machine)
-    return Check("CPU architecture", "warn", f"{machine}: the images are built for x86_64, like SageMaker's",
-                 "on Apple Silicon Docker Desktop runs them under emulation (slow); or use Studio / an x86 machine")
+    return Check("CPU architecture", "warn", f"{machine}: the images are built for this machine's architecture, "
+                 "SageMaker's ml.m5 instances are x86_64",
+                 "local mode works except Lab 03b (tensorflow-cpu 2.18 has no Linux arm64 wheel); for aws mode, "
+                 "build and push from Studio or another x86_64 machine (an arm64 image does not start on ml.m5)")
 
 
 def check_credentials(lab_mode):
