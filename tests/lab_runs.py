@@ -14,10 +14,20 @@ def load_lab_module(lab, filename):
     return module
 
 
+_RUNS = []  # every lab run of this test session: the site test renders them all (tests/test_site.py)
+
+
 def execute_lab(lab, tmp_path_factory, **parameters):
     """Execute labs/LAB/LAB.ipynb in local mode with PARAMETERS (the small CI settings)."""
     notebook, = runner.lab_notebooks([lab])
-    return runner.execute(notebook, tmp_path_factory.mktemp(lab), parameters=parameters)
+    run = runner.execute(notebook, tmp_path_factory.mktemp(lab), parameters=parameters)
+    _RUNS.append(run)
+    return run
+
+
+def completed_runs():
+    """The summary rows of the labs this session has run so far, in the order they ran."""
+    return list(_RUNS)
 
 
 def assert_nothing_left_running(run):

@@ -29,7 +29,11 @@ import pytest
 
 from smworkshop import images, opt_ml, session
 from smworkshop.paths import LABS
-from training_twins import HYPERPARAMETERS, prepare, run_train
+import training_twins
+from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
+    test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
+    test_job_succeeds_and_writes_the_success_file)
+from training_twins import prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "mxnet-1.9-base"
@@ -129,27 +133,7 @@ def test_the_image_says_it_is_a_legacy_twin_and_has_what_the_sdk_driver_needs(tw
 
 @pytest.fixture(scope="module")
 def dlc_job(twin, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("dlc_job")
-    root = prepare(tmp_path, RECORDING_SCRIPT)
-    code, logs = run_train(twin, root)
-    seen_file = root / "model" / "seen.json"
-    return {"code": code, "logs": logs, "root": root,
-            "seen": json.loads(seen_file.read_text()) if seen_file.exists() else None}
-
-
-def test_job_succeeds_and_writes_the_success_file(dlc_job):
-    assert dlc_job["code"] == 0, dlc_job["logs"][-3000:]
-    assert (dlc_job["root"] / "output" / "success").exists()  # [tk] files.write_success_file
-    assert not (dlc_job["root"] / "output" / "failure").exists()
-
-
-def test_hyperparameters_become_sorted_command_line_arguments(dlc_job):
-    # [tk] mapping.to_cmd_args, [b1]: keys sorted, values json.loads-ed, True Python-str'd, dicts k=v
-    assert dlc_job["seen"]["argv"] == ["--epochs", "3", "--flag", "True", "--lr", "0.01", "--nested", "a=1",
-                                       "--optimizer", "adam"]
-    # [tk] process.py / [b1]: the interpreter is called with the end-of-options marker before the script
-    assert "-- train.py --epochs 3 --flag True --lr 0.01 --nested a=1 --optimizer adam" in dlc_job["logs"]
-    assert dlc_job["seen"]["cwd"] == "/opt/ml/code"
+    return training_twins.dlc_job(twin, tmp_path_factory.mktemp("dlc_job"), RECORDING_SCRIPT)
 
 
 def test_the_environment_is_the_toolkits(dlc_job):
@@ -200,15 +184,6 @@ def test_a_failing_script_writes_the_failure_file_and_exits_non_zero(twin, tmp_p
     assert "ExecuteUserScriptError" in failure and "ExitCode 1" in failure and "train.py" in failure
     assert "learning rate must be positive" in logs
     assert not (root / "output" / "success").exists()
-
-
-def test_a_missing_script_is_reported_as_such(twin, tmp_path):
-    hyperparameters = dict(HYPERPARAMETERS, sagemaker_program='"no_such_script.py"')
-    root = prepare(tmp_path, RECORDING_SCRIPT, hyperparameters)
-    code, logs = run_train(twin, root)
-    assert code != 0
-    assert "no_such_script.py" in (root / "output" / "failure").read_text()
-    assert not (root / "model" / "seen.json").exists()
 
 
 # ---- the lab's script, DLC style ---------------------------------------------------------------------------

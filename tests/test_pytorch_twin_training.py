@@ -23,7 +23,11 @@ import subprocess
 import pytest
 
 from smworkshop import images, session
-from training_twins import HYPERPARAMETERS, TRAIN_CSV, prepare, run_train
+import training_twins
+from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
+    test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
+    test_job_succeeds_and_writes_the_success_file)
+from training_twins import TRAIN_CSV, prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "pytorch-2.5-base"
@@ -98,27 +102,7 @@ def test_the_image_says_it_is_a_twin_and_has_what_the_sdk_driver_needs(twin):
 
 @pytest.fixture(scope="module")
 def dlc_job(twin, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("dlc_job")
-    root = prepare(tmp_path, RECORDING_SCRIPT)
-    code, logs = run_train(twin, root)
-    seen_file = root / "model" / "seen.json"
-    return {"code": code, "logs": logs, "root": root,
-            "seen": json.loads(seen_file.read_text()) if seen_file.exists() else None}
-
-
-def test_job_succeeds_and_writes_the_success_file(dlc_job):
-    assert dlc_job["code"] == 0, dlc_job["logs"][-3000:]
-    assert (dlc_job["root"] / "output" / "success").exists()  # [tk] files.write_success_file
-    assert not (dlc_job["root"] / "output" / "failure").exists()
-
-
-def test_hyperparameters_become_sorted_command_line_arguments(dlc_job):
-    # [tk] mapping.to_cmd_args, [b1]: keys sorted, values json.loads-ed, True Python-str'd, dicts k=v
-    assert dlc_job["seen"]["argv"] == ["--epochs", "3", "--flag", "True", "--lr", "0.01", "--nested", "a=1",
-                                       "--optimizer", "adam"]
-    # [tk] process.py / [b1]: the interpreter is called with the end-of-options marker before the script
-    assert "-- train.py --epochs 3 --flag True --lr 0.01 --nested a=1 --optimizer adam" in dlc_job["logs"]
-    assert dlc_job["seen"]["cwd"] == "/opt/ml/code"
+    return training_twins.dlc_job(twin, tmp_path_factory.mktemp("dlc_job"), RECORDING_SCRIPT)
 
 
 def test_the_environment_is_the_toolkits(dlc_job):
@@ -171,16 +155,6 @@ def test_a_failing_script_writes_the_failure_file_and_exits_non_zero(twin, tmp_p
     # [tk] errors.ExecuteUserScriptError carries the command and the script's stderr
     assert "ExecuteUserScriptError" in failure and "learning rate must be positive" in failure
     assert not (root / "output" / "success").exists()
-
-
-def test_a_missing_script_is_reported_as_such(twin, tmp_path):
-    hyperparameters = dict(HYPERPARAMETERS, sagemaker_program='"no_such_script.py"')
-    root = prepare(tmp_path, RECORDING_SCRIPT, hyperparameters)
-    code, logs = run_train(twin, root)
-    assert code != 0
-    failure = (root / "output" / "failure").read_text()
-    assert "no_such_script.py" in failure
-    assert not (root / "model" / "seen.json").exists()
 
 
 # ---- SDK v3: ModelTrainer with a SourceCode, in local mode -------------------------------------------------

@@ -1,7 +1,7 @@
 """The workshop site in a real headless browser: Chromium from Debian, driven over the DevTools protocol.
 
-The site is built from one real, cheap lab run (Lab 01, through runner.run_labs as `./workshop labs` runs it),
-then every page reachable from index.html is opened in Chromium: it loads, every <img> has decoded (a non-zero
+The site is built from one real, cheap lab run (Lab 01, through runner.run_labs as `./workshop labs` runs it)
+plus the runs the lab tests made earlier in the session, then every page reachable from index.html is opened in Chromium: it loads, every <img> has decoded (a non-zero
 naturalWidth), every link resolves to a file inside the site (and its #fragment to an id there), and external
 links are listed, not fetched (the browser resolves no host names). Screenshots of the main pages and of each
 notebook's first figure are kept under build/artifacts/site/ for CI to publish.
@@ -9,6 +9,7 @@ notebook's first figure are kept under build/artifacts/site/ for CI to publish.
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -18,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from smworkshop import runner
+from lab_runs import completed_runs
+from smworkshop import runner, site
 from smworkshop.paths import BUILD
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
@@ -136,9 +138,18 @@ PAGE_FACTS = """(async () => {
 
 @pytest.fixture(scope="module")
 def lab_run(docker_engine, tmp_path_factory):
+    """Lab 01 run as `./workshop labs` runs it, then the site rebuilt with every other lab this test session
+    has already executed (the lab tests run first): so the browser sees every lab's notebook and figures."""
     output = tmp_path_factory.mktemp("site")
     lines = []
     rows = runner.run_labs([LAB], parameters={"LATENCY_REQUESTS": 10}, output_dir=output, say=lines.append)
+    for run in completed_runs():
+        if run["lab"] != LAB and run["status"] == "passed" and run.get("html"):
+            html = Path(run["html"])
+            for produced in (html, html.with_suffix(".ipynb")):
+                shutil.copy(produced, output / produced.name)
+            rows.append(run)
+    site.build_site(output, rows)
     return {"root": output, "rows": rows, "lines": lines}
 
 
@@ -159,7 +170,7 @@ def crawl(lab_run, chromium_binary, tmp_path_factory):
                 continue
             browser.open((root / name).as_uri())
             facts = pages[name] = browser.evaluate(PAGE_FACTS)
-            if name in SCREENSHOT_PAGES:
+            if name in SCREENSHOT_PAGES or re.fullmatch(r"\d\d[a-z]?_\w+\.html", name):  # main pages, every lab
                 facts["screenshot"] = str(browser.screenshot(ARTIFACTS / name.replace(".html", ".png")))
                 if facts["images"]:  # the first figure, scrolled into view
                     browser.evaluate("document.images[0].scrollIntoView(); true")
@@ -181,7 +192,7 @@ def crawl(lab_run, chromium_binary, tmp_path_factory):
 # ---- what the run printed and the index says -------------------------------------------------------------
 
 def test_the_run_passed_and_printed_its_progress(lab_run):
-    row, = lab_run["rows"]
+    row = lab_run["rows"][0]  # Lab 01, run here by run_labs
     assert row["status"] == "passed", row["error"]
     lines = lab_run["lines"]
     assert lines[0] == f"[lab 1/1] {LAB}: started (local mode)"
@@ -193,7 +204,8 @@ def test_the_index_has_the_summary_table(lab_run):
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup((lab_run["root"] / "index.html").read_text(), "html.parser")
-    cells = [td.get_text(" ", strip=True) for td in soup.find("tbody").find("tr").find_all("td")]
+    row = next(tr for tr in soup.find("tbody").find_all("tr") if tr.find("a", href=f"{LAB}.html"))
+    cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
     lab, status, duration, metric, built, used, left = cells
     assert lab == LAB and soup.find("a", href=f"{LAB}.html")
     assert status == "passed" and duration.endswith("s")
@@ -223,6 +235,13 @@ def test_every_figure_renders(crawl):
     undecoded = [(name, image["src"]) for name, facts in pages.items() for image in facts["images"]
                  if image["width"] == 0 or image["height"] == 0]
     assert undecoded == []
+
+
+def test_every_lab_the_session_ran_has_its_page_with_figures(lab_run, crawl):
+    labs = [row["lab"] for row in lab_run["rows"]]
+    assert labs[0] == LAB and len(labs) == len(set(labs))
+    without_figures = [lab for lab in labs if not crawl["pages"].get(f"{lab}.html", {}).get("images")]
+    assert without_figures == []
 
 
 def test_no_broken_link(crawl):

@@ -32,6 +32,10 @@ import pytest
 
 from smworkshop import images, metrics, session
 from smworkshop.paths import REPO
+import training_twins
+from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
+    test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
+    test_job_succeeds_and_writes_the_success_file)
 from training_twins import HYPERPARAMETERS, prepare, run_train
 
 pytestmark = pytest.mark.docker
@@ -137,30 +141,8 @@ def test_the_image_says_it_is_a_twin_and_has_what_the_sdk_driver_needs(twin):
 
 @pytest.fixture(scope="module")
 def dlc_job(twin, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("dlc_job")
-    root = prepare(tmp_path, RECORDING_SCRIPT)
-    code, logs = run_train(twin, root)
-    seen_file = root / "output" / "data" / "seen.json"
-    return {"code": code, "logs": logs, "root": root,
-            "seen": json.loads(seen_file.read_text()) if seen_file.exists() else None}
-
-
-def test_job_succeeds_and_writes_the_success_file(dlc_job):
-    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/master/src/sagemaker_training/trainer.py"""
-    assert dlc_job["code"] == 0, dlc_job["logs"][-3000:]
-    assert (dlc_job["root"] / "output" / "success").exists()  # [tk] files.write_success_file
-    assert not (dlc_job["root"] / "output" / "failure").exists()
-
-
-def test_hyperparameters_become_sorted_command_line_arguments(dlc_job):
-    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/master/src/sagemaker_training/mapping.py, [b1]"""
-    # [tk] mapping.to_cmd_args, [b1]: keys sorted, values json.loads-ed, True Python-str'd, dicts k=v;
-    # [ttk] main() passes the user's hyperparameters on unchanged outside tuning jobs
-    assert dlc_job["seen"]["argv"] == ["--epochs", "3", "--flag", "True", "--lr", "0.01", "--nested", "a=1",
-                                       "--optimizer", "adam"]
-    # [tk] process.py / [b1]: the interpreter is called with the end-of-options marker before the script
-    assert "-- train.py --epochs 3 --flag True --lr 0.01 --nested a=1 --optimizer adam" in dlc_job["logs"]
-    assert dlc_job["seen"]["cwd"] == "/opt/ml/code"
+    return training_twins.dlc_job(twin, tmp_path_factory.mktemp("dlc_job"), RECORDING_SCRIPT,
+                                  seen_file="output/data/seen.json")
 
 
 def test_the_environment_is_the_toolkits(dlc_job):

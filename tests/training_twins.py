@@ -1,8 +1,12 @@
 """Shared by the script-mode training twins' tests (PyTorch, TensorFlow, MXNet): a DLC-style job as SageMaker
-starts one, `docker run IMAGE train` over an /opt/ml tree whose hyperparameters name the user's script.
+starts one, `docker run IMAGE train` over an /opt/ml tree whose hyperparameters name the user's script, and the
+tests of what AWS's sagemaker-training toolkit does the same way in every twin. A twin's test module imports
+those tests (pytest runs them there, with that module's `twin` and `dlc_job` fixtures).
 
 Sources: github.com/aws/sagemaker-training-toolkit v5.1.4 (trainer.py, environment.py, mapping.py) and the
 observed run of the real `train` in ../shared/contracts/NEXT_LABS.md section B1."""
+import json
+
 from smworkshop import docker_run, opt_ml
 
 # B1's hyperparameters: every value a JSON string, as SageMaker writes them; sagemaker_program names the script.
@@ -31,3 +35,38 @@ def prepare(tmp_path, script, hyperparameters=HYPERPARAMETERS):
     (root / "code").mkdir()
     (root / "code" / "train.py").write_text(script)
     return root
+
+
+def dlc_job(image, folder, script, seen_file="model/seen.json"):
+    """Run SCRIPT DLC style; the outcome and what the script recorded in SEEN_FILE (under /opt/ml)."""
+    root = prepare(folder, script)
+    code, logs = run_train(image, root)
+    seen = root / seen_file
+    return {"code": code, "logs": logs, "root": root, "seen": json.loads(seen.read_text()) if seen.exists() else None}
+
+
+# ---- the toolkit's contract, the same in every training twin ----------------------------------------------
+
+def test_job_succeeds_and_writes_the_success_file(dlc_job):
+    assert dlc_job["code"] == 0, dlc_job["logs"][-3000:]
+    assert (dlc_job["root"] / "output" / "success").exists()  # trainer.py: files.write_success_file
+    assert not (dlc_job["root"] / "output" / "failure").exists()
+
+
+def test_hyperparameters_become_sorted_command_line_arguments(dlc_job):
+    # mapping.to_cmd_args, B1: keys sorted, values json.loads-ed, True Python-str'd, dicts k=v
+    assert dlc_job["seen"]["argv"] == ["--epochs", "3", "--flag", "True", "--lr", "0.01", "--nested", "a=1",
+                                       "--optimizer", "adam"]
+    # process.py, B1: the interpreter is called with the end-of-options marker before the script
+    assert "-- train.py --epochs 3 --flag True --lr 0.01 --nested a=1 --optimizer adam" in dlc_job["logs"]
+    assert dlc_job["seen"]["cwd"] == "/opt/ml/code"
+
+
+def test_a_missing_script_is_reported_as_such(twin, tmp_path):
+    hyperparameters = dict(HYPERPARAMETERS, sagemaker_program='"no_such_script.py"')
+    root = prepare(tmp_path, "raise SystemExit('train.py ran although the job names another script')\n",
+                   hyperparameters)
+    code, logs = run_train(twin, root)
+    assert code != 0
+    assert "no_such_script.py" in (root / "output" / "failure").read_text()
+    assert "train.py ran" not in logs
