@@ -349,7 +349,13 @@ class LabSession:
             if status == done:
                 return description
             if status in failed:
-                raise RuntimeError(f"{what} {status.lower()}: {description.get('FailureReason', 'no reason given')}")
+                reason = description.get("FailureReason", "no reason given")
+                # A processing job's ExitMessage is the first 1 KB of the container's /opt/ml/output/message:
+                # its own account of what went wrong, often more than FailureReason says.
+                exit_message = (description.get("ExitMessage") or "").strip()
+                if exit_message and exit_message not in reason:
+                    reason = f"{reason}; the container's message (ExitMessage): {exit_message}"
+                raise RuntimeError(f"{what} {status.lower()}: {reason}")
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"{what} not {done} after {timeout} s (status {status})")
             time.sleep(poll_seconds)
@@ -460,7 +466,8 @@ class LabSession:
         return json.dumps({name: f"http://{host}:{self.serving_port}" for name in endpoint_names})
 
     def _wait_for_job(self, kind, name, timeout, poll_seconds=15):
-        """Wait for a training/processing/transform job to complete; fail with its reason otherwise."""
+        """Wait for a training/processing/transform job to complete; fail with its reason otherwise (for a
+        processing job FailureReason and ExitMessage, see _wait)."""
         describe = getattr(self.sagemaker_client, f"describe_{kind}")
         return self._wait(f"{kind.replace('_', ' ')} {name}", lambda: describe(**{NAME_KEYS[kind]: name}),
                           STATUS_KEYS[kind], done="Completed", failed=("Failed", "Stopped"), timeout=timeout,

@@ -12,6 +12,8 @@ Sources:
          output `analysis_result` <- /opt/ml/processing/output
 - [cfg]  https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-processing-job-configure-analysis.html
 - [smc]  smclarify 0.5 smclarify/bias/metrics (DPPL = qa_hat - qd_hat)
+- [dg]   awsdocs/amazon-sagemaker-developer-guide @a869fa5 doc_source/: clarify-processing-job-run.md ([dg-run]),
+         build-your-own-processing-container.md ([dg-byoc]), clarify-processing-job-configure-analysis.md
 Expected values come from those sources, from XGBoost 1.7.4 on the host (the serving twin's version) or
 from counting, never from the container's code.
 """
@@ -32,10 +34,13 @@ def clarify_image(image):
     return image(CONTAINER)
 
 
-def run_processing(image_tag, root, config, files, env=None, network_host=False, timeout=900):
-    """Lay out a processing job's folders under ROOT, `docker run IMAGE` (no command); return (code, logs)."""
-    for folder in ("processing/input/config", "processing/input/data", "processing/output", "output"):
+def run_processing(image_tag, root, config, files, env=None, network_host=False, timeout=900, hosts=None):
+    """Lay out a processing job's folders under ROOT, `docker run IMAGE` (no command); return (code, logs).
+    HOSTS: write /opt/ml/config/resourceconfig.json for a job with those instances ([dg-byoc]:132-138)."""
+    for folder in ("processing/input/config", "processing/input/data", "processing/output", "output", "config"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    if hosts:
+        (root / "config/resourceconfig.json").write_text(json.dumps({"current_host": hosts[0], "hosts": hosts}))
     (root / "processing/input/config/analysis_config.json").write_text(json.dumps(config))
     for name, text in files.items():
         (root / "processing/input/data" / name).write_text(text)
@@ -45,7 +50,8 @@ def run_processing(image_tag, root, config, files, env=None, network_host=False,
            "-v", f"{(root / 'processing/input/config').resolve()}:/opt/ml/processing/input/config:ro",
            "-v", f"{(root / 'processing/input/data').resolve()}:/opt/ml/processing/input/data:ro",
            "-v", f"{(root / 'processing/output').resolve()}:/opt/ml/processing/output",
-           "-v", f"{(root / 'output').resolve()}:/opt/ml/output"]
+           "-v", f"{(root / 'output').resolve()}:/opt/ml/output",
+           "-v", f"{(root / 'config').resolve()}:/opt/ml/config:ro"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
     result = subprocess.run(cmd + [image_tag], capture_output=True, text=True, timeout=timeout)
@@ -156,8 +162,36 @@ def test_post_training_bias_and_shap_call_a_local_serving_container_through_work
     qa, qd = predicted[features[:, 2] == 1].mean(), predicted[features[:, 2] == 0].mean()
     post = {m["name"]: m["value"] for m in analysis["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"]}
     assert post["DPPL"] == pytest.approx(qa - qd) and post["DI"] == pytest.approx(qd / qa)
-    local = np.loadtxt(tmp_path / "processing/output/explanations_shap/out.csv", delimiter=",", skiprows=1)
+    out_csv = tmp_path / "processing/output/explanations_shap/out.csv"
+    # one column per feature and output, <feature>_label0 (AWS's example notebooks strip "_label0" from them)
+    assert out_csv.read_text().splitlines()[0] == "age_label0,hours_label0,sex_label0"
+    local = np.loadtxt(out_csv, delimiter=",", skiprows=1)
     expected = analysis["explanations"]["kernel_shap"]["label0"]["expected_value"]
     # local accuracy: the SHAP values of a row add up to its score minus the expected value
     assert local.sum(axis=1) + expected == pytest.approx(scores, abs=1e-4)
     assert list(analysis["explanations"]["kernel_shap"]["label0"]["global_shap_values"]) == ["age", "hours", "sex"]
+
+
+def test_a_headerless_csv_without_headers_gets_placeholder_names_and_every_row(clarify_image, tmp_path):
+    # [dg] headers: "If the dataset doesn't have headers ... placeholder names ... column_0, column_1"; the first
+    # row is data, so CI counts all 200 rows: (n_a - n_d) / n with d = sex 0 [smc]
+    features, label, _ = people()
+    rows = [[*f, y] for f, y in zip(features.tolist(), label.tolist())]
+    config = {"dataset_type": "text/csv", "label": 3, "label_values_or_threshold": [1],
+              "facet": [{"name_or_index": 2, "value_or_threshold": [0]}],
+              "methods": {"pre_training_bias": {"methods": ["CI"]}}}
+    code, logs = run_processing(clarify_image, tmp_path, config, {"people.csv": csv_text(None, rows)})
+    assert code == 0, logs
+    section = json.loads((tmp_path / "processing/output/analysis.json").read_text())["pre_training_bias_metrics"]
+    n_d = int((features[:, 2] == 0).sum())
+    assert section["label"] == "column_3"
+    assert section["facets"]["column_2"][0]["metrics"][0]["value"] == pytest.approx((len(rows) - 2 * n_d) / len(rows))
+
+
+def test_a_job_on_two_instances_is_refused_by_reading_opt_ml_config_resourceconfig_json(clarify_image, tmp_path):
+    # [dg-run]:80 more than one instance = Spark distributed processing in AWS's image; this one refuses
+    config = {"dataset_type": "text/csv", "headers": ["a", "target"], "label": "target", "label_values_or_threshold": [1],
+              "facet": [{"name_or_index": "a"}], "methods": {"pre_training_bias": {"methods": ["CI"]}}}
+    code, logs = run_processing(clarify_image, tmp_path, config, {"d.csv": "1,0\n0,1\n"}, hosts=["algo-1", "algo-2"])
+    assert code == 1
+    assert (tmp_path / "output/message").read_text().startswith("ClientError: this job runs on 2 instances")

@@ -21,6 +21,10 @@ Sources (each test names the one it follows):
          common}.py (the metric definitions)
 - [shap] shap 0.51 shap/explainers/_kernel.py (KernelExplainer: nsamples "auto", l1_reg default
          "num_features(10)") and shap/utils/_legacy.py kmeans
+- [dg]   the developer guide's source, awsdocs/amazon-sagemaker-developer-guide @a869fa5 (the last commit with
+         content), doc_source/: clarify-processing-job-configure-analysis.md (cited as [dg]:LINE),
+         clarify-processing-job-run-troubleshooting.md ([dg-ts]:LINE), clarify-processing-job-run.md
+         ([dg-run]:LINE), build-your-own-processing-container.md ([dg-byoc]:LINE)
 Expected values are computed here by hand (counting, enumerating coalitions), or by smclarify itself,
 never by the container's own helpers.
 """
@@ -30,6 +34,7 @@ import itertools
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -124,15 +129,22 @@ MODELS = {
 
 @pytest.fixture(scope="module")
 def model_server():
-    """One HTTP server for all tiny models: <url>/<model>/invocations answers text/csv, one score a line.
-    Records each request's path and headers."""
+    """One HTTP server for all tiny models: <url>/<model>/invocations answers text/csv, one score a line;
+    <url>/strict-<model>/invocations answers 500 to a request of more than one row. Records each request's
+    path and headers."""
     seen = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
-            model = MODELS[self.path.split("/")[1]]
+            name = self.path.split("/")[1]
+            model = MODELS[name.removeprefix("strict-")]
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             seen.append({"path": self.path, "headers": dict(self.headers), "rows": body.count("\n")})
+            if name.startswith("strict-") and body.count("\n") > 1:  # a model that takes one row per request
+                self.send_response(500)
+                self.end_headers()
+                self.wfile.write(b"cannot parse more than one record")
+                return
             if self.headers.get("Content-Type") == "application/jsonlines":
                 rows = [json.loads(line)["features"] for line in body.splitlines() if line]
                 out = "".join(json.dumps({"score": model(r)}) + "\n" for r in rows)
@@ -150,7 +162,8 @@ def model_server():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield {"env": {"WORKSHOP_LOCAL_ENDPOINTS": json.dumps({name: f"{url}/{name}" for name in MODELS})},
+    names = [*MODELS, *(f"strict-{name}" for name in MODELS)]
+    yield {"env": {"WORKSHOP_LOCAL_ENDPOINTS": json.dumps({name: f"{url}/{name}" for name in names})},
            "seen": seen, "url": url}
     server.shutdown()
 
@@ -299,6 +312,12 @@ CONFIG_ERRORS = [
     (SHAP_BASE, "predictor", {"model_name": "m", "initial_instance_count": 1}, "(missing: instance_type)"),
     (SHAP_BASE, "predictor.endpoint_name_prefix", "abc", "cannot go with `endpoint_name`"),
     (SHAP_BASE, "predictor.content_type", "application/json", "`predictor.content_type` is 'application/json'"),
+    # [dg]:150 endpoint_name_prefix: "its maximum length is 23"
+    (changed(SHAP_BASE, "predictor", {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1}),
+     "predictor.endpoint_name_prefix", "a" * 24, "`predictor.endpoint_name_prefix` 'aaaaaaaaaaaaaaaaaaaaaaaa' has 24 "
+     "characters; at most 23"),
+    # [dg]:163 content_template: "Required if the value of the content_type parameter is application/jsonlines"
+    (SHAP_BASE, "predictor.content_type", "application/jsonlines", "`predictor.content_template` is required"),
     (SHAP_BASE, "predictor", {"endpoint_name": "e", "content_type": "application/jsonlines",
                               "content_template": '{"x": 1}'}, "has no $features placeholder"),
     (SHAP_BASE, "predictor.label", "score", "must be a column index for accept_type text/csv"),
@@ -398,6 +417,131 @@ def test_json_lines_dataset_takes_features_and_label_by_jmespath_and_the_last_he
     data = read(dataset_module, config_module, tmp_path, config, {"a.jsonl": lines})
     assert data.label == "target" and data.features == ["age", "sex"]
     assert data.frame.to_dict("list") == {"age": [30, 40], "sex": [0, 1], "target": [1, 0]}
+
+
+def test_an_endpoint_name_prefix_of_23_characters_is_accepted(config_module):
+    # [dg]:150 "its maximum length is 23"; the 24-character case is in CONFIG_ERRORS
+    shadow = {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1,
+              "endpoint_name_prefix": "a" * 23}
+    assert config_module.validate(changed(SHAP_BASE, "predictor", shadow))["predictor"]["endpoint_name_prefix"] == "a" * 23
+
+
+# ---- CSV header rows: never a number read as a name, never a name read as data -----------------------------
+# [dg]:36 headers: "If a value for headers is not provided, then the Clarify processing job reads the headers
+# from the dataset. If the dataset doesn't have headers, then the Clarify processing job will automatically
+# generate placeholder names based on zero-based column index ... column_0, column_1". How Clarify detects a
+# missing header row is not documented: the container's rule (dataset.header_row_evidence) refuses where it
+# cannot tell, and these tests pin that it never guesses.
+
+NO_HEADERS = {k: v for k, v in BASE.items() if k != "headers"}
+
+
+def test_a_csv_without_headers_or_a_header_row_gets_names_column_0_column_1_and_keeps_every_row(
+        dataset_module, config_module, tmp_path):
+    config = {**NO_HEADERS, "label": 2, "facet": [{"name_or_index": 1, "value_or_threshold": [0]}]}
+    data = read(dataset_module, config_module, tmp_path, config, {"a.csv": "30,0,1\n40,1,0\n50,1,1\n"})
+    assert list(data.frame.columns) == ["column_0", "column_1", "column_2"]
+    assert len(data.frame) == 3 and data.frame["column_0"].tolist() == [30, 40, 50]  # the first row is data
+    assert data.label == "column_2" and data.facets == [("column_1", [0])]
+
+
+def test_a_header_row_that_differs_from_headers_even_only_in_case_is_refused(
+        dataset_module, config_module, errors_module, tmp_path):
+    rows = "30,0,1\n40,1,0\n"
+    for header, expected in [("Age,Sex,Target", "differs from `headers` (age,sex,target) only in upper/lower case"),
+                             ("years,gender,y", "is a header row but differs from `headers` (age,sex,target):")]:
+        with pytest.raises(errors_module.UserError, match=re.escape(expected)):
+            read(dataset_module, config_module, tmp_path, BASE, {"a.csv": f"{header}\n{rows}"})
+
+
+def test_a_first_row_that_is_neither_clearly_names_nor_clearly_data_is_refused(
+        dataset_module, config_module, errors_module, tmp_path):
+    # a number where a name would be, above numbers: half a header row
+    with pytest.raises(errors_module.UserError, match="cannot tell whether the first row .* column 0 holds numbers "
+                                                      "under the text 'age', but column 1 starts with the number 1"):
+        read(dataset_module, config_module, tmp_path, NO_HEADERS, {"a.csv": "age,1,target\n30,0,1\n40,1,0\n"})
+    # free text that never repeats: nothing tells a header row from a data row
+    with pytest.raises(errors_module.UserError, match="cannot tell .* Give the column names in `headers`"):
+        read(dataset_module, config_module, tmp_path, {**NO_HEADERS, "label": "b", "facet": [{"name_or_index": "a"}]},
+             {"a.csv": "a,b\nx,y\nz,w\n"})
+
+
+def test_text_columns_tell_a_header_row_from_data_by_their_values(dataset_module, config_module, tmp_path):
+    config = {**NO_HEADERS, "label": "target", "facet": [{"name_or_index": "sex", "value_or_threshold": ["F"]}]}
+    rows = "F,yes\nM,no\nF,no\nM,yes\n"
+    # "sex" is none of the values of a column of repeated values: a name
+    data = read(dataset_module, config_module, tmp_path, config, {"a.csv": "sex,target\n" + rows})
+    assert list(data.frame.columns) == ["sex", "target"] and len(data.frame) == 4
+    # "F" and "yes" occur again in their columns: data
+    by_index = {**NO_HEADERS, "label": 1, "facet": [{"name_or_index": 0, "value_or_threshold": ["F"]}]}
+    data = read(dataset_module, config_module, tmp_path, by_index, {"a.csv": rows})
+    assert list(data.frame.columns) == ["column_0", "column_1"] and len(data.frame) == 4
+
+
+def test_files_with_and_without_a_header_row_are_refused_together(dataset_module, config_module, errors_module,
+                                                                  tmp_path):
+    files = {"a.csv": "age,sex,target\n30,0,1\n", "b.csv": "40,1,0\n50,0,1\n"}
+    with pytest.raises(errors_module.UserError, match="do not have the same columns .*a.csv: header row age,sex,"
+                                                      "target; b.csv: no header row"):
+        read(dataset_module, config_module, tmp_path, NO_HEADERS, files)
+
+
+def audit_probe(rows=600, seed=0):
+    """The audit's probe: a header-less CSV of 600 people (age, sex, target)."""
+    rng = np.random.default_rng(seed)
+    sex = rng.integers(0, 2, rows)
+    target = (rng.random(rows) < 0.3 + 0.2 * sex).astype(int)
+    return list(zip(rng.integers(18, 70, rows).tolist(), sex.tolist(), target.tolist()))
+
+
+def test_a_headerless_csv_is_analysed_row_for_row_never_with_its_first_row_as_names(stack_python, tmp_path):
+    # [dg]:36 placeholder names column_0...; CI = (n_a - n_d) / n [smc] over all 600 rows
+    rows = audit_probe()
+    config = {"dataset_type": "text/csv", "label": 2, "label_values_or_threshold": [1],
+              "facet": [{"name_or_index": 1, "value_or_threshold": [1]}],
+              "methods": {"pre_training_bias": {"methods": ["CI"]}}}
+    job = run_job(stack_python, tmp_path / "job", config, {"d.csv": "".join(f"{a},{s},{y}\n" for a, s, y in rows)})
+    assert job.code == 0, job.log
+    section = job.analysis["pre_training_bias_metrics"]
+    n_d = sum(r[1] == 1 for r in rows)
+    assert section["label"] == "column_2" and list(section["facets"]) == ["column_1"]
+    assert values(section, "column_1")["CI"] == pytest.approx((len(rows) - 2 * n_d) / len(rows))
+    assert "dataset read: 600 rows" in job.log
+
+
+def test_a_header_row_in_other_case_than_headers_fails_the_job_instead_of_becoming_a_data_row(stack_python, tmp_path):
+    config = {"dataset_type": "text/csv", "headers": ["age", "sex", "target"], "label": "target",
+              "label_values_or_threshold": [1], "facet": [{"name_or_index": "sex", "value_or_threshold": [1]}],
+              "methods": {"pre_training_bias": {"methods": ["CI"]}}}
+    job = run_job(stack_python, tmp_path / "job", config, {"d.csv": csv_text(["Age", "Sex", "Target"], audit_probe())})
+    assert job.code == 1 and not (job.root / "output" / "analysis.json").exists()
+    assert job.message.startswith("ClientError: d.csv: the first row (Age,Sex,Target) is a header row but differs "
+                                  "from `headers` (age,sex,target) only in upper/lower case")
+
+
+# ---- JSON Lines names ------------------------------------------------------------------------------------------
+
+def test_json_lines_without_headers_names_the_features_column_0_and_the_label_label0(
+        dataset_module, config_module, tmp_path):
+    # [dg]:454 "generate placeholders using generic names like column_0 or column_1 for feature headers, and
+    # label0 for a label header"
+    config = {**NO_HEADERS, "dataset_type": "application/jsonlines", "features": "f", "label": "y",
+              "facet": [{"name_or_index": 1, "value_or_threshold": [0]}]}
+    lines = "".join(json.dumps({"f": [a, s], "y": y}) + "\n" for a, s, y in [(30, 0, 1), (40, 1, 0)])
+    data = read(dataset_module, config_module, tmp_path, config, {"a.jsonl": lines})
+    assert data.features == ["column_0", "column_1"] and data.label == "label0" and data.facets == [("column_1", [0])]
+
+
+def test_json_lines_headers_name_the_features_then_the_label_then_the_predicted_label(
+        dataset_module, config_module, tmp_path):
+    # [dg]:37-38 "headers should contain the following names in order: feature names, label name (if label is
+    # specified), and predicted label name (if predicted_label is specified)"
+    config = {**BASE, "dataset_type": "application/jsonlines", "features": "f", "label": "y", "predicted_label": "p",
+              "headers": ["age", "sex", "target", "guess"]}
+    lines = "".join(json.dumps({"f": [a, s], "y": y, "p": p}) + "\n" for a, s, y, p in [(30, 0, 1, 1), (40, 1, 0, 1)])
+    data = read(dataset_module, config_module, tmp_path, config, {"a.jsonl": lines})
+    assert data.features == ["age", "sex"] and data.label == "target" and data.predicted_label == "guess"
+    assert data.frame["guess"].tolist() == [1, 1]
 
 
 # ---- model answers and requests ----------------------------------------------------------------------
@@ -593,16 +737,106 @@ def test_a_shadow_endpoint_that_fails_to_start_is_deleted_with_its_config_and_it
         stub.assert_no_pending_responses()
 
 
-def test_when_create_endpoint_fails_the_endpoint_config_is_still_deleted(predictor_module):
-    from botocore.exceptions import ClientError
-
+def test_a_botocore_error_while_the_shadow_endpoint_is_made_is_a_client_error_and_what_was_made_is_deleted(
+        predictor_module, errors_module):
+    # A ClientError of CreateEndpoint (a quota, the role) is the user's to fix: UserError -> "ClientError: ..."
+    # in /opt/ml/output/message, not an AlgorithmError with a traceback; the endpoint config made before it
+    # is still deleted.
     client, stub = stubbed("sagemaker")
     shadow_stubs(stub, fail_create_endpoint=True)
     with stub:
-        with pytest.raises(ClientError, match="no capacity"):
+        with pytest.raises(errors_module.UserError, match=r"CreateEndpoint for the temporary endpoint workshop-\S+ "
+                                                          r"\(model my-model\) failed: .*no capacity"):
             with shadow(predictor_module, client):
                 pass
         stub.assert_no_pending_responses()
+    client, stub = stubbed("sagemaker")
+    stub.add_client_error("create_endpoint_config", "AccessDeniedException", "not authorized to CreateEndpointConfig")
+    with stub:
+        with pytest.raises(errors_module.UserError, match="CreateEndpointConfig for the temporary endpoint .* not "
+                                                          "authorized"):
+            with shadow(predictor_module, client):
+                pass
+        stub.assert_no_pending_responses()  # nothing was made, so nothing is deleted
+
+
+# ---- per-record fallback ------------------------------------------------------------------------------------
+# [dg-ts]:52-54 "Model returns 500 Internal Server Error or container falls back to per-record predictions due
+# to model error": "Fallback to per-record prediction because of model error ... could indicate that model
+# cannot handle the batch size, or be throttled, or just does not accept the input"
+
+class OneRowAtATime:
+    """An endpoint that scores x0 / 10 but rejects any request of more than one row, and rows with x0 < 0."""
+
+    def __init__(self, errors_module):
+        self.errors, self.bodies = errors_module, []
+
+    def invoke(self, body, content_type, accept, custom_attributes=None, target_model=None):
+        self.bodies.append(body)
+        rows = body.decode().splitlines()
+        if len(rows) > 1:
+            raise self.errors.ModelError("endpoint 'e' answered 413: payload too large")
+        if float(rows[0].split(",")[0]) < 0:
+            raise self.errors.ModelError("endpoint 'e' answered 500: cannot score")
+        return f"{float(rows[0].split(',')[0]) / 10}\n".encode()
+
+
+def test_a_batch_the_model_rejects_is_asked_again_one_row_per_request(predictor_module, errors_module):
+    endpoint, said = OneRowAtATime(errors_module), []
+    model = predictor_module.Model(endpoint, {"content_type": "text/csv", "accept_type": "text/csv"}, said.append)
+    out = model.predict_lines(["1,0", "2,0", "3,0"])
+    assert out.scores.tolist() == [0.1, 0.2, 0.3]  # in row order
+    assert endpoint.bodies == [b"1,0\n2,0\n3,0\n", b"1,0\n", b"2,0\n", b"3,0\n"]
+    assert said == ["Fallback to per-record prediction because of model error: endpoint 'e' answered 413: "
+                    "payload too large"]
+    assert model.fallbacks == 1
+
+
+def test_a_row_the_model_rejects_on_its_own_fails_the_job_naming_the_row(predictor_module, errors_module):
+    model = predictor_module.Model(OneRowAtATime(errors_module), {"content_type": "text/csv", "accept_type": "text/csv"},
+                                   lambda m: None)
+    with pytest.raises(errors_module.UserError, match="rejected a batch of rows .*413.* and then row 1 on its own: "
+                                                      ".*500: cannot score"):
+        model.predict_lines(["1,0", "-2,0", "3,0"])
+
+
+def test_an_invoke_endpoint_model_error_for_a_batch_falls_back_to_one_row_per_request(predictor_module):
+    import io
+
+    from botocore.response import StreamingBody
+
+    runtime, stub = stubbed("sagemaker-runtime")
+    stub.add_client_error("invoke_endpoint", "ModelError", "Received server error (500) from primary", 424,
+                          expected_params={"EndpointName": "lab05", "Body": b"1,2\n3,4\n", "ContentType": "text/csv",
+                                           "Accept": "text/csv"})
+    for body, answer in ((b"1,2\n", b"0.25\n"), (b"3,4\n", b"0.75\n")):
+        stub.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(answer), len(answer))},
+                          {"EndpointName": "lab05", "Body": body, "ContentType": "text/csv", "Accept": "text/csv"})
+    said = []
+    with stub:
+        model = predictor_module.Model(predictor_module.SageMakerEndpoint("lab05", runtime),
+                                       {"content_type": "text/csv", "accept_type": "text/csv"}, said.append)
+        assert model.predict_lines(["1,2", "3,4"]).scores.tolist() == [0.25, 0.75]
+        stub.assert_no_pending_responses()
+    assert said[0].startswith("Fallback to per-record prediction because of model error: InvokeEndpoint 'lab05' "
+                              "failed: An error occurred (ModelError)")
+
+
+def test_a_job_against_a_model_that_takes_one_row_per_request_completes(stack_python, tmp_path, model_server):
+    # the whole job through HTTP: the strict model answers 500 to every batch, then each row alone
+    rows = [(1, 0, 0, "F", 1), (0, 1, 0, "F", 0), (2, 0, 1, "M", 1), (0, 0, 0, "M", 0)] * 12
+    config = {"dataset_type": "text/csv", "label": "y", "label_values_or_threshold": [1], "excluded_columns": ["sex"],
+              "facet": [{"name_or_index": "sex", "value_or_threshold": ["F"]}],
+              "methods": {"post_training_bias": {"methods": ["DPPL"]}}, "predictor": {"endpoint_name": "strict-logistic"}}
+    job = run_job(stack_python, tmp_path / "job", config, {"d.csv": csv_text(["x0", "x1", "x2", "sex", "y"], rows)},
+                  env=model_server["env"])
+    assert job.code == 0, job.log
+    assert "Fallback to per-record prediction because of model error: endpoint 'strict-logistic'" in job.log
+    assert "the model answered 48 request(s); 1 batch(es) were asked again one row per request" in job.log
+    predicted = [int(MODELS["logistic"](r[:3]) > 0.5) for r in rows]
+    qa = np.mean([p for p, r in zip(predicted, rows) if r[3] == "M"])
+    qd = np.mean([p for p, r in zip(predicted, rows) if r[3] == "F"])
+    assert values(job.analysis["post_training_bias_metrics"])["DPPL"] == pytest.approx(qa - qd)
 
 
 # ---- bias metrics: by hand and against smclarify ----------------------------------------------------------
@@ -843,7 +1077,10 @@ def test_kernel_shap_equals_exact_shapley_values_of_a_3_feature_model(stack_pyth
     baseline = [[0, 0, 0], [1, 1, 1]]
     job = shap_job(stack_python, tmp_path, model_server, {"baseline": baseline, "save_local_shap_values": True})
     header, local = local_values(job)
-    assert header == ["x0", "x1", "x2"]
+    # <feature>_label0: AWS's example notebooks strip "_label0" from out.csv's column names to get the features
+    # (amazon-sagemaker-examples sagemaker-clarify/fairness_and_explainability/fairness_and_explainability.ipynb:
+    # `feature_names = [str.replace(c, "_label0", "") for c in local_explanations_out.columns.to_series()]`)
+    assert header == ["x0_label0", "x1_label0", "x2_label0"]
     for row, got in zip(TINY_ROWS, local):
         phi, expected = exact_shapley(MODELS["tiny"], row, baseline)
         assert got == pytest.approx(phi, abs=1e-9)
@@ -877,6 +1114,60 @@ def test_without_a_baseline_the_baseline_is_kmeans_cluster_centres_of_the_data(s
     # and with one cluster the single centre is the data's (rounded) mean row: fewer model calls per row
     one = shap_job(stack_python, tmp_path, model_server, {"num_clusters": 1}, model="linear3", rows=rows, name="one")
     assert "K-means with 1 clusters" in one.log
+
+
+def test_without_num_clusters_the_number_of_clusters_is_chosen_between_1_and_12(stack_python, tmp_path, model_server):
+    # [dg]:116 "If baseline is not specified, the Clarify processing job attempts to compute the baseline dataset by
+    # dividing the tabular dataset into an optimal number of clusters between 1 and 12". How "optimal" is found is
+    # not documented; here the best silhouette score. Three distinct rows: three clusters, each centre one of the
+    # rows weighted by its count, so the expected value is the mean of f over the data.
+    rows = [(1, 2, 3)] * 5 + [(0, 1, 1)] * 3 + [(4, 0, 2)] * 2
+    job = shap_job(stack_python, tmp_path, model_server, {}, model="linear3", rows=rows)
+    assert "K-means with 3 clusters over 10 rows (the best silhouette score" in job.log
+    label0 = job.analysis["explanations"]["kernel_shap"]["label0"]
+    assert label0["expected_value"] == pytest.approx(np.mean([MODELS["linear3"](r) for r in rows]))
+    # rows that are all the same: one cluster
+    same = shap_job(stack_python, tmp_path, model_server, {}, model="linear3", rows=[(1, 2, 3)] * 4, name="same")
+    assert "K-means with 1 clusters over 4 rows (every row is the same)" in same.log
+    # many distinct rows: never more than 12
+    many = [tuple(float(v) for v in (i, (i * 7) % 30, (i * 13) % 30)) for i in range(30)]
+    spread = shap_job(stack_python, tmp_path, model_server, {"num_samples": 20}, model="linear3", rows=many, name="many")
+    chosen = int(re.search(r"K-means with (\d+) clusters", spread.log).group(1))
+    assert 2 <= chosen <= 12
+
+
+def test_label_headers_name_the_explained_outputs_instead_of_label0(stack_python, tmp_path, model_server, errors_module):
+    # [dg]:171 label_headers: "If explainability analysis is requested, the label headers are used to beautify the
+    # analysis report"; [sdk] ModelPredictedLabelConfig: "used to beautify the analysis report by replacing
+    # placeholders like 'label0'"; the model monitor's explainability parameters
+    # (clarify-config-json-monitor-model-explainability-parameters.md:23): "the analysis report uses the headers
+    # instead of placeholders like label0"
+    def run(label_headers, name):
+        config = {"dataset_type": "text/csv", "label": "y",
+                  "methods": {"shap": {"baseline": [[0, 0, 0]], "save_local_shap_values": True}},
+                  "predictor": {"endpoint_name": "tiny", "label_headers": label_headers}}
+        return run_job(stack_python, tmp_path / name, config,
+                       {"d.csv": csv_text(["x0", "x1", "x2", "y"], [[1, 2, 3, 0], [0, 1, 1, 1]])}, env=model_server["env"])
+
+    job = run([">50K"], "named")
+    assert job.code == 0, job.log
+    assert list(job.analysis["explanations"]["kernel_shap"]) == [">50K"]
+    assert local_values(job)[0] == ["x0_>50K", "x1_>50K", "x2_>50K"]
+    wrong = run(["no", "yes"], "wrong")
+    assert wrong.code == 1 and "`predictor.label_headers` names 2 labels; the model gives 1 score(s)" in wrong.message
+
+
+def test_text_features_are_refused_for_shap_a_difference_from_awss_image(stack_python, tmp_path, model_server):
+    # Pins the README's "Differences from AWS's image" row: AWS's Clarify builds a K-prototypes baseline for text
+    # columns ([sdk] SHAPConfig: "K-means (for numerical data) or K-prototypes (if there is categorical data)");
+    # this container refuses them with a ClientError that says to encode them.
+    config = {"dataset_type": "text/csv", "label": "y", "methods": {"shap": {}}, "predictor": {"endpoint_name": "tiny"}}
+    job = run_job(stack_python, tmp_path / "job", config,
+                  {"d.csv": csv_text(["x0", "colour", "x2", "y"], [[1, "red", 3, 0], [0, "blue", 1, 1]])},
+                  env=model_server["env"])
+    assert job.code == 1
+    assert job.message.startswith("ClientError: SHAP needs numeric features in this container; the dataset has text "
+                                  "in: colour")
 
 
 @pytest.mark.parametrize("method, aggregate", [
@@ -966,6 +1257,40 @@ def test_analysis_json_has_the_structure_clarifys_readers_expect(stack_python, t
     assert all(isinstance(v, float) for v in label0["global_shap_values"].values())
 
 
+def test_an_empty_facet_value_list_gives_one_result_per_facet_value_as_no_value_does(stack_python, tmp_path):
+    # [dg]:70 "If you want to compute the bias metrics for each value, then value_or_threshold can be either omitted
+    # or set to an empty array"; [sdk] ANALYSIS_CONFIG_SCHEMA_V1_0 facet value_or_threshold: [Or(int, float, str)]
+    header, rows = random_people(120)
+    results = []
+    for name, facet in (("empty", {"name_or_index": "group", "value_or_threshold": []}), ("omitted", {"name_or_index": "group"})):
+        config = {"dataset_type": "text/csv", "label": "target", "label_values_or_threshold": [1], "facet": [facet],
+                  "methods": {"pre_training_bias": {"methods": ["CI", "DPL"]}}}
+        job = run_job(stack_python, tmp_path / name, config, {"people.csv": csv_text(header, rows)})
+        assert job.code == 0, job.log
+        results.append(job.analysis["pre_training_bias_metrics"]["facets"]["group"])
+    assert results[0] == results[1]
+    assert sorted(entry["value_or_threshold"] for entry in results[0]) == ["east", "north", "south"]
+
+
+def test_a_job_with_several_instances_is_refused_since_it_cannot_be_distributed(stack_python, tmp_path):
+    # [dg-run]:80 "Clarify uses Spark distributed computing when there is more than once instance per Clarify
+    # processor"; [dg-byoc]:132-138 /opt/ml/config/resourceconfig.json {"current_host", "hosts"}. This container
+    # cannot distribute the analysis: it refuses rather than compute the whole job on every instance.
+    config = {"dataset_type": "text/csv", "label": "label", "label_values_or_threshold": ["yes"],
+              "facet": [{"name_or_index": "sex", "value_or_threshold": ["F"]}],
+              "methods": {"pre_training_bias": {"methods": ["CI"]}}}
+    files = {"people.csv": csv_text(["sex", "group", "label", "predicted"], HAND)}
+    resources = tmp_path / "resourceconfig.json"
+    jobs = {}
+    for hosts in (["algo-1", "algo-2"], ["algo-1"]):
+        resources.write_text(json.dumps({"current_host": "algo-1", "hosts": hosts}))
+        jobs[len(hosts)] = run_job(stack_python, tmp_path / f"job{len(hosts)}", config, files,
+                                   env={"CLARIFY_RESOURCE_CONFIG": str(resources)})
+    assert jobs[1].code == 0, jobs[1].log
+    assert jobs[2].code == 1 and jobs[2].message.startswith("ClientError: this job runs on 2 instances (algo-1, algo-2)")
+    assert "set InstanceCount to 1" in jobs[2].message
+
+
 def test_report_names_every_metric_and_embeds_figures(stack_python, tmp_path, model_server):
     # [cfg] "report – A report is generated if this section is present"; name = file name prefix
     import nbformat
@@ -986,6 +1311,7 @@ def test_report_names_every_metric_and_embeds_figures(stack_python, tmp_path, mo
                  "DRR", "AD", "CDDPL", "TE", "FT", "GE"]:
         assert f"<td>{name}</td>" in page and f"| {name} |" in text, name
     assert "Lab 05 report" in page and page.count("data:image/png;base64,") == 2
+    assert not (job.root / "output" / "fairness.pdf").exists()  # a row of the README's differences table
     figures = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert len(figures) == 2 and all("image/png" in o["data"] for o in figures)
 
@@ -998,3 +1324,36 @@ def test_a_failing_job_writes_the_reason_to_opt_ml_output_message_and_exits_non_
     assert job.code == 1
     assert job.message.startswith("ClientError: analysis_config.json: unsupported field `methods.pdp`")
     assert "FAILED" in job.log and len(job.message.encode()) <= 1024
+
+
+# ---- aws mode: the container's message reaches the learner ---------------------------------------------------
+
+def test_a_failed_processing_job_shows_the_containers_exit_message_with_its_failure_reason(monkeypatch, tmp_path):
+    # [dg-byoc]:147 "the ExitMessage field in DescribeProcessingJob contains the first 1 KB of this file
+    # [/opt/ml/output/message] ... For failed processing jobs, you can use this field to communicate information
+    # about why the processing container failed"; [dg-ts]:6 "The failure reason and exit message are intended to
+    # contain descriptive messages". The FailureReason text below is illustrative: no document says what
+    # SageMaker writes there for an image that exits 1.
+    from botocore.stub import Stubber
+    from test_builtin_helpers import _aws_lab
+
+    lab = _aws_lab(monkeypatch, tmp_path)
+    monkeypatch.setattr(lab, "upload", lambda path, prefix: f"s3://bucket/{prefix}")
+    monkeypatch.setattr(lab, "_ensure_default_bucket", lambda: "bucket")
+    message = "ClientError: d.csv: the first row (Age,Sex,Target) is a header row but differs from `headers`"
+    description = {"ProcessingJobName": "p", "ProcessingJobArn": "arn:aws:sagemaker:eu-west-1:1:processing-job/p",
+                   "ProcessingJobStatus": "Failed", "CreationTime": "2026-01-01",
+                   "FailureReason": "AlgorithmError: See job logs for more information", "ExitMessage": message,
+                   "AppSpecification": {"ImageUri": "image"},
+                   "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                             "VolumeSizeInGB": 30}}}
+    with Stubber(lab.sagemaker_client) as stub:
+        stub.add_response("create_processing_job", {"ProcessingJobArn": description["ProcessingJobArn"]})
+        stub.add_response("describe_processing_job", description)
+        with pytest.raises(RuntimeError) as caught:
+            lab.process("image", inputs={"dataset": (tmp_path, "/opt/ml/processing/input/data")},
+                        outputs={"analysis_result": "/opt/ml/processing/output"})
+        stub.assert_no_pending_responses()
+    assert "failed: AlgorithmError: See job logs for more information" in str(caught.value)
+    assert f"the container's message (ExitMessage): {message}" in str(caught.value)
+    lab.cleanup.created = {k: [] for k in lab.cleanup.created}

@@ -78,6 +78,9 @@ def _schema_errors(config):
         elif where == "methods.shap.baseline" and error.validator == "type":
             messages.append("`methods.shap.baseline` must be a list of rows here; a baseline file (S3 URI) is not "
                             "supported: put the rows in the config")
+        elif error.validator == "maxLength":
+            messages.append(f"`{where}` {error.instance!r} has {len(error.instance)} characters; at most "
+                            f"{error.validator_value} are allowed")
         elif error.validator == "enum":
             messages.append(f"`{where}` is {error.instance!r}; supported: {', '.join(map(str, error.validator_value))}")
         else:
@@ -183,7 +186,12 @@ def _predictor(predictor, config):
         raise UserError(f"`predictor.content_type` is {normal['content_type']!r}; supported: text/csv, application/jsonlines")
     normal.setdefault("accept_type", normal["content_type"])  # docs: default = content_type
     if normal["content_type"] == "application/jsonlines":
-        template = normal.setdefault("content_template", '{"features":$features}')
+        # developer guide: content_template is "Required if the value of the content_type parameter is
+        # application/jsonlines" (content_type itself defaults to dataset_type)
+        template = normal.get("content_template")
+        if template is None:
+            raise UserError("`predictor.content_template` is required for content_type application/jsonlines: a "
+                            'template with one $features placeholder, e.g. "{\\"features\\":$features}"')
         if "$features" not in template:
             raise UserError(f"`predictor.content_template` {template!r} has no $features placeholder")
     elif "content_template" in normal:

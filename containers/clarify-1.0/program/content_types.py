@@ -21,7 +21,7 @@ import json
 import jmespath
 import numpy as np
 
-from errors import UserError
+from errors import ModelError, UserError
 
 MAX_BODY_BYTES = 6_000_000  # below 6 MB (and 6 MiB): InvokeEndpoint's payload limit
 
@@ -98,7 +98,7 @@ def decode(body, accept_type, rows, label=None, probability=None):
     else:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) != rows:
-            raise UserError(f"the model answered {len(lines)} line(s) for {rows} row(s) (accept_type {accept_type}): "
+            raise ModelError(f"the model answered {len(lines)} line(s) for {rows} row(s) (accept_type {accept_type}): "
                             f"{text[:200]!r}")
         if accept_type == "text/csv":
             records = [next(csv.reader([line])) for line in lines]
@@ -148,7 +148,7 @@ def _search_all(document, path, what, rows):
     values = jmespath.search(path, document)
     if not isinstance(values, list) or len(values) != rows:
         got = f"{len(values)} values" if isinstance(values, list) else json.dumps(values)[:100]
-        raise UserError(f"`predictor.{what}` {path!r} must give one value per row ({rows}) of the application/json "
+        raise ModelError(f"`predictor.{what}` {path!r} must give one value per row ({rows}) of the application/json "
                         f"answer; it gives {got}")
     return [_list_or_value(v) for v in values]
 

@@ -1,14 +1,23 @@
 """The dataset under /opt/ml/processing/input/data as one table, and which columns play which part.
 
 - text/csv: every file in the folder and its subfolders (names starting with "." are skipped), in name
-  order. With `headers` in the config, a file whose first row equals `headers` has that row skipped
-  (a header row); otherwise every row is data. Without `headers`, the first row of each file names the
-  columns. `label`, `predicted_label`, `facet`, `group_variable` and `excluded_columns` are column names or
+  order. The developer guide's `headers` entry: "If a value for `headers` is not provided, then the
+  Clarify processing job reads the headers from the dataset. If the dataset doesn't have headers, then
+  the Clarify processing job will automatically generate placeholder names based on zero-based column
+  index ... column_0, column_1". How Clarify tells a header row from a data row is not documented, so
+  this container decides per file from the first row and up to SAMPLE_ROWS rows after it
+  (`header_row_evidence`), and refuses where the evidence is missing or contradictory instead of
+  guessing: a number is never read as a column name, and a name is never read as a data value.
+  With `headers` in the config, a first row equal to `headers` is skipped; a first row that looks like
+  a header row but differs from `headers` (also only in upper/lower case) is an error.
+  `label`, `predicted_label`, `facet`, `group_variable` and `excluded_columns` are column names or
   0-based column indices.
 - application/jsonlines: one JSON object per line; `features` is a JMESPath to the list of feature values,
-  `label` (and `predicted_label`) JMESPaths to single values. `headers` names the features, with the
-  label's name last when there is a label (as the Clarify docs say); without `headers` the features are
-  named "0", "1", ... A facet or group variable is a feature name or a 0-based index into the features.
+  `label` (and `predicted_label`) JMESPaths to single values. `headers` names the features, then the
+  label, then the predicted label (each when there is one), as the developer guide's note says; without
+  `headers` the features are named column_0, column_1, ... and the label label0 (the guide's JSON Lines
+  SHAP example: "generic names like column_0 or column_1 for feature headers, and label0 for a label
+  header"). A facet or group variable is a feature name or a 0-based index into the features.
 
 The model is sent every column except the label, the predicted label and the excluded columns, in
 dataset order (facets and the group variable too, unless excluded).
@@ -16,6 +25,7 @@ dataset order (facets and the group variable too, unless excluded).
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,26 +55,106 @@ def data_files(folder):
     return files
 
 
-def _first_row(path):
+SAMPLE_ROWS = 1000  # rows after the first one that decide what each column holds
+# Cells that pandas reads as missing: no evidence for or against a header row.
+MISSING = {"", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>"}
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def placeholder_names(count):
+    """The developer guide's placeholder column names: column_0, column_1, ..."""
+    return [f"column_{i}" for i in range(count)]
+
+
+def _head(path):
+    """The first row of PATH (cells stripped) and up to SAMPLE_ROWS rows after it; (None, []) when empty."""
+    rows = []
     with open(path, newline="") as stream:
-        for row in csv.reader(stream):
-            return [cell.strip() for cell in row]
-    return None
+        for row in csv.reader(stream, skipinitialspace=True):
+            if row:
+                rows.append([cell.strip() for cell in row])
+            if len(rows) > SAMPLE_ROWS:
+                break
+    return (rows[0], rows[1:]) if rows else (None, [])
+
+
+def _kind(cell):
+    if cell in MISSING:
+        return "missing"
+    return "number" if NUMBER.fullmatch(cell) else "text"
+
+
+def header_row_evidence(first, rest):
+    """What the first row's cells say, column by column: {"header"|"data": {"strong"|"weak": [reasons]}}.
+
+    Strong: a number in the first row is a data value (a column name is never read from a number); a text
+    above a column of numbers is a column name. Weak: a text that occurs again further down its column is
+    a data value; a text that is not one of the values of a column whose values repeat (a categorical
+    column) is a column name. A missing cell, or a text above texts that never repeat (free text,
+    identifiers), says nothing."""
+    evidence = {"header": {"strong": [], "weak": []}, "data": {"strong": [], "weak": []}}
+    for index, cell in enumerate(first):
+        column = [row[index] for row in rest if index < len(row) and _kind(row[index]) != "missing"]
+        if _kind(cell) == "number":
+            evidence["data"]["strong"].append(f"column {index} starts with the number {cell}")
+        elif _kind(cell) == "missing" or not column:
+            continue
+        elif all(_kind(value) == "number" for value in column):
+            evidence["header"]["strong"].append(f"column {index} holds numbers under the text {cell!r}")
+        elif cell in column:
+            evidence["data"]["weak"].append(f"{cell!r} occurs again in column {index}")
+        elif len(set(column)) < len(column):
+            evidence["header"]["weak"].append(f"{cell!r} is not one of column {index}'s values")
+    return evidence
+
+
+def first_row_is_header(first, rest):
+    """True, False, or a UserError's reason (str) when the evidence is contradictory or missing: strong
+    evidence decides against weak; strong against strong, weak against weak, or none at all is refused."""
+    evidence = header_row_evidence(first, rest)
+    for strength in ("strong", "weak"):
+        header, data = evidence["header"][strength], evidence["data"][strength]
+        if header and data:
+            return f"{header[0]}, but {data[0]}"
+        if header or data:
+            return bool(header)
+    return ("no column holds numbers under it, and none of its texts is either a value of its column or "
+            "missing from a column of repeated values")
+
+
+def _csv_names(path, first, rest, headers):
+    """(column names, whether the first row is a header row) for one CSV file; a UserError where that
+    cannot be told safely."""
+    if headers and first == list(headers):
+        return list(headers), True
+    shown = ",".join(first)[:200]
+    same_but_case = bool(headers) and [c.lower() for c in first] == [h.lower() for h in headers]
+    verdict = True if same_but_case else first_row_is_header(first, rest)
+    if isinstance(verdict, str):
+        raise UserError(f"{path.name}: cannot tell whether the first row ({shown}) is a header row or data: "
+                        f"{verdict}. " + ("Remove the header row or make it equal to `headers`" if headers else
+                                          "Give the column names in `headers`"))
+    if verdict and headers:
+        raise UserError(f"{path.name}: the first row ({shown}) is a header row but differs from `headers` "
+                        f"({','.join(headers)[:200]})" + (" only in upper/lower case" if same_but_case else "")
+                        + ": make them equal, or remove the row from the file")
+    if verdict:
+        if any(_kind(cell) == "missing" for cell in first) or len(set(first)) < len(first):
+            raise UserError(f"{path.name}: the header row ({shown}) has an empty or repeated column name")
+        return first, True
+    return (list(headers) if headers else placeholder_names(len(first))), False
 
 
 def _read_csv(files, headers):
-    parts = []
+    parts, names_by_file = [], {}
     for path in files:
-        first = _first_row(path)
+        first, rest = _head(path)
         if first is None:
             continue  # an empty file adds no rows
-        if headers:
-            has_header = first == list(headers)
-            names = list(headers)
-        else:
-            has_header, names = True, first
-        if len(first) != len(names):
-            raise UserError(f"{path.name}: rows have {len(first)} columns but `headers` names {len(names)}")
+        if headers and len(first) != len(headers):
+            raise UserError(f"{path.name}: rows have {len(first)} columns but `headers` names {len(headers)}")
+        names, has_header = _csv_names(path, first, rest, headers)
+        names_by_file[path.name] = (names, has_header)
         try:
             part = pd.read_csv(path, header=None, names=names, skiprows=1 if has_header else 0,
                                skipinitialspace=True)
@@ -73,8 +163,11 @@ def _read_csv(files, headers):
         parts.append(part)
     if not parts:
         raise UserError("the dataset files are empty")
-    if not headers and len({tuple(p.columns) for p in parts}) > 1:
-        raise UserError("the dataset files have different header rows")
+    if not headers and len({tuple(names) for names, _ in names_by_file.values()}) > 1:
+        described = "; ".join(f"{name}: {'header row ' + ','.join(names)[:80] if has_header else 'no header row'}"
+                              for name, (names, has_header) in names_by_file.items())
+        raise UserError(f"the dataset files do not have the same columns ({described}): give every file the same "
+                        "header row, or none and the column names in `headers`")
     return pd.concat(parts, ignore_index=True)
 
 
@@ -114,27 +207,26 @@ def _read_jsonlines(files, config):
     if len(widths) > 1:
         raise UserError(f"the rows have different numbers of features: {sorted(widths)}")
     width = widths.pop()
+    # headers: the feature names, then the label's, then the predicted label's (each when there is one)
+    extras = [key for key in ("label", "predicted_label") if key in paths]
     headers = config.get("headers")
-    label_name = None
-    if headers:
-        if "label" in paths and len(headers) == width + 1:
-            names, label_name = list(headers[:-1]), headers[-1]
-        elif len(headers) == width:
-            names = list(headers)
-        else:
-            raise UserError(f"`headers` names {len(headers)} columns; the rows have {width} features"
-                            + (" and a label (its name goes last)" if "label" in paths else ""))
-    else:
-        names = [str(i) for i in range(width)]
+    if headers and len(headers) not in (width, width + len(extras)):
+        raise UserError(f"`headers` names {len(headers)} columns; the rows have {width} features"
+                        + "".join(f" and a {key.replace('_', ' ')}" for key in extras)
+                        + " (headers: the feature names, then " + " and ".join(extras or ["nothing else"]) + ")")
+    names = list(headers[:width]) if headers else placeholder_names(width)
+    extra_names = dict(zip(extras, headers[width:])) if headers and len(headers) > width else {}
+    label_name = extra_names.get("label", "label0") if "label" in paths else None
     frame = pd.DataFrame(rows, columns=names)
     # Numbers that came as JSON numbers stay numbers; let pandas find the best type per column.
     frame = frame.infer_objects()
     if "label" in paths:
-        label_name = label_name or config["label"]
         frame[label_name] = pd.Series(extra["label"]).infer_objects()
+    predicted_name = None
     if "predicted_label" in paths:
-        frame[config["predicted_label"]] = pd.Series(extra["predicted_label"]).infer_objects()
-    return frame, names, label_name
+        predicted_name = extra_names.get("predicted_label", config["predicted_label"])
+        frame[predicted_name] = pd.Series(extra["predicted_label"]).infer_objects()
+    return frame, names, label_name, predicted_name
 
 
 def _column(columns, ref, what, index_space=None):
@@ -160,9 +252,8 @@ def read(config, folder):
                      if "predicted_label" in config else None)
         index_space = columns
     else:
-        frame, feature_names, label = _read_jsonlines(files, config)
+        frame, feature_names, label, predicted = _read_jsonlines(files, config)
         columns = list(frame.columns)
-        predicted = config.get("predicted_label")
         index_space = feature_names
     if frame.empty:
         raise UserError("the dataset has no rows")

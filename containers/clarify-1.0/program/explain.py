@@ -2,7 +2,10 @@
 (https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-processing-job-configure-analysis.html):
 
 - baseline: the rows given in the config; otherwise the dataset's features clustered with K-means into
-  `num_clusters` centres (`shap.kmeans`: centres rounded to values the data has, weighted by cluster size);
+  `num_clusters` centres (`shap.kmeans`: centres rounded to values the data has, weighted by cluster size).
+  Without `num_clusters` the docs say Clarify uses "an optimal number of clusters between 1 and 12"; how
+  it finds it is not documented, so here it is the number from 2 to 12 with the best silhouette score of
+  K-means on (a sample of) the data, or 1 when all rows are equal (`optimal_clusters`);
 - `num_samples`: coalitions sampled per explained row; none given = KernelExplainer's "auto"
   (2 * features + 2048), which is what Clarify picks "according to the count of features";
 - `use_logit`: explain log-odds (KernelExplainer link="logit"); `seed` seeds the sampling;
@@ -10,7 +13,11 @@
   `agg_method`: mean_abs (mean of |SHAP|, the default), median (median of the SHAP values), mean_sq
   (mean of squared SHAP values);
 - l1_reg=False: since shap 0.47 KernelExplainer keeps only 10 features by default ("num_features(10)");
-  Clarify gives every feature a value.
+  Clarify gives every feature a value;
+- names: the explanations are keyed `label0`, `label1`, ... per model output, or by
+  `predictor.label_headers` ("used to beautify the analysis report by replacing placeholders like
+  'label0'", SDK ModelPredictedLabelConfig); explanations_shap/out.csv has one column per feature and
+  output, `<feature>_<label>` (AWS's example notebooks strip "_label0" from its column names).
 """
 import time
 
@@ -20,15 +27,16 @@ import pandas as pd
 from dataset import to_csv_lines
 from errors import UserError
 
-DEFAULT_NUM_CLUSTERS = 10  # Clarify's own default is not documented
+MAX_CLUSTERS = 12  # docs: "an optimal number of clusters between 1 and 12"
+SILHOUETTE_SAMPLE = 2000  # rows the number of clusters is chosen on (silhouette costs rows squared)
 
 
 def _numeric(frame, what):
     bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
-        raise UserError(f"SHAP needs numeric features here; {what} has text in: {', '.join(map(str, bad[:10]))}. "
-                        "Encode them as numbers (e.g. one-hot) before the analysis (K-prototypes baselines for "
-                        "text columns are not implemented)")
+        raise UserError(f"SHAP needs numeric features in this container; {what} has text in: "
+                        f"{', '.join(map(str, bad[:10]))}. Encode them as numbers (e.g. one-hot) before the analysis "
+                        "(AWS's Clarify explains text columns with a K-prototypes baseline; this container does not)")
     return frame.astype(float)
 
 
@@ -47,6 +55,27 @@ def baseline_frame(config, dataset, features):
                             f"{len(row) if isinstance(row, list) else 'no list of'} values; the model takes "
                             f"{len(features)} features ({', '.join(map(str, features[:10]))}{' ...' if len(features) > 10 else ''})")
     return _numeric(pd.DataFrame(rows, columns=features), "the baseline")
+
+
+def optimal_clusters(data):
+    """(number of clusters, why): 1 when every row is the same, else the k from 2 to MAX_CLUSTERS whose
+    K-means clustering (as shap.kmeans makes it: scikit-learn, random_state 0) has the best silhouette
+    score on up to SILHOUETTE_SAMPLE rows."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    sample = data.sample(n=SILHOUETTE_SAMPLE, random_state=0) if len(data) > SILHOUETTE_SAMPLE else data
+    sample = sample.fillna(sample.mean())  # as shap.kmeans imputes missing values
+    distinct = len(sample.drop_duplicates())
+    if distinct < 2:
+        return 1, "every row is the same"
+    best, best_score = 2, None
+    for k in range(2, min(MAX_CLUSTERS, distinct, len(sample) - 1) + 1):
+        labels = KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(sample.to_numpy())
+        score = silhouette_score(sample.to_numpy(), labels) if len(set(labels)) > 1 else -1
+        if best_score is None or score > best_score:
+            best, best_score = k, score
+    return best, f"the best silhouette score ({best_score:.3f}) for 2 to {MAX_CLUSTERS} clusters"
 
 
 def model_function(model, features, predictor, say, counter):
@@ -91,8 +120,11 @@ def explain(dataset, config, model, say=print):
     data = _numeric(dataset.frame[features], "the dataset")
     baseline = baseline_frame(config, dataset, features)
     if baseline is None:
-        clusters = min(settings.get("num_clusters", DEFAULT_NUM_CLUSTERS), len(data.drop_duplicates()))
-        say(f"SHAP baseline: K-means with {clusters} clusters over {len(data)} rows")
+        if "num_clusters" in settings:
+            clusters, why = min(settings["num_clusters"], len(data.drop_duplicates())), "`num_clusters`"
+        else:
+            clusters, why = optimal_clusters(data)
+        say(f"SHAP baseline: K-means with {clusters} clusters over {len(data)} rows ({why})")
         background = shap.kmeans(data, clusters)
     else:
         say(f"SHAP baseline: {len(baseline)} row(s) from the config")
@@ -121,13 +153,17 @@ def explain(dataset, config, model, say=print):
     expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
     if values.ndim == 2:
         values = values[:, :, None]
+    label_headers = config["predictor"].get("label_headers")
+    if label_headers is not None and len(label_headers) != values.shape[2]:
+        raise UserError(f"`predictor.label_headers` names {len(label_headers)} labels; the model gives "
+                        f"{values.shape[2]} score(s) per row to explain")
+    keys = [str(h) for h in label_headers] if label_headers else [f"label{k}" for k in range(values.shape[2])]
     labels = {}
     local = {}
-    for k in range(values.shape[2]):
-        key = f"label{k}"
+    for k, key in enumerate(keys):
         global_values = aggregate(values[:, :, k], settings["agg_method"])
         labels[key] = {"global_shap_values": {str(name): float(v) for name, v in zip(features, global_values)},
                        "expected_value": float(expected[k])}
         for j, name in enumerate(features):
-            local[str(name) if values.shape[2] == 1 else f"{name}_{key}"] = values[:, j, k]
+            local[f"{name}_{key}"] = values[:, j, k]
     return {"kernel_shap": labels}, pd.DataFrame(local)

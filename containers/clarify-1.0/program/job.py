@@ -35,10 +35,28 @@ def _write_json(path, data):
     path.write_text(json.dumps(_clean(data), indent=2, allow_nan=False, default=str) + "\n")
 
 
+def check_one_instance():
+    """Refuse a job with several instances: AWS's Clarify then distributes the analysis with Spark
+    ("Clarify uses Spark distributed computing when there is more than one instance", developer guide,
+    clarify-processing-job-run); this container cannot, and each instance would compute the whole analysis."""
+    path = opt_ml.resource_config_file()
+    if not path.exists():  # started by hand with docker run
+        return
+    try:
+        hosts = json.loads(path.read_text()).get("hosts") or []
+    except (json.JSONDecodeError, AttributeError):
+        return
+    if len(hosts) > 1:
+        raise UserError(f"this job runs on {len(hosts)} instances ({', '.join(hosts[:5])}), but this Clarify-compatible "
+                        "container does not distribute the analysis (AWS's Clarify does so with Spark): "
+                        "set InstanceCount to 1 (instance_count=1)")
+
+
 def run(environ=None, connect=None):
     import config as config_module
     import dataset as dataset_module
 
+    check_one_instance()
     config = config_module.load(opt_ml.config_file())
     analyses = [m for m in ("pre_training_bias", "post_training_bias", "shap", "report") if m in config["methods"]]
     say(f"analysis config read: {', '.join(analyses)}")
@@ -63,7 +81,8 @@ def run(environ=None, connect=None):
         with (connect or predictor_module.connect)(config["predictor"], say=say, environ=environ) as endpoint:
             model = predictor_module.Model(endpoint, config["predictor"], say)
             _model_analyses(analysis, config, data, model)
-            say(f"the model answered {model.requests} request(s)")
+            say(f"the model answered {model.requests} request(s)"
+                + (f"; {model.fallbacks} batch(es) were asked again one row per request" if model.fallbacks else ""))
     else:
         _model_analyses(analysis, config, data, None)
 

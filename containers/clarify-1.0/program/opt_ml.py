@@ -7,8 +7,11 @@
   can use this field to communicate why the processing container failed"
   (https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html#byoc-metadata).
 
-CLARIFY_PROCESSING_DIR and CLARIFY_MESSAGE_FILE move them, for tests that run the program outside a
-container; SageMaker never sets them.
+- /opt/ml/config/resourceconfig.json: {"current_host": "algo-1", "hosts": ["algo-1", ...]}, one host per
+  instance of the job (same page, "How Amazon SageMaker Processing Configures Your Processing Container").
+
+CLARIFY_PROCESSING_DIR, CLARIFY_MESSAGE_FILE and CLARIFY_RESOURCE_CONFIG move them, for tests that run the
+program outside a container; SageMaker never sets them.
 """
 import os
 from pathlib import Path
@@ -32,3 +35,7 @@ def output_dir():
 
 def message_file():
     return Path(os.environ.get("CLARIFY_MESSAGE_FILE", "/opt/ml/output/message"))
+
+
+def resource_config_file():
+    return Path(os.environ.get("CLARIFY_RESOURCE_CONFIG", "/opt/ml/config/resourceconfig.json"))

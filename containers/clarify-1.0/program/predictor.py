@@ -19,7 +19,7 @@ import time
 import uuid
 
 from content_types import batches, decode, encode_rows
-from errors import UserError
+from errors import ModelError, UserError
 
 LOCAL_ENDPOINTS_VARIABLE = "WORKSHOP_LOCAL_ENDPOINTS"
 
@@ -63,7 +63,7 @@ class UrlEndpoint:
         except requests.RequestException as err:
             raise UserError(f"cannot reach endpoint {self.name!r} at {self.url} ({LOCAL_ENDPOINTS_VARIABLE}): {err}") from None
         if response.status_code != 200:
-            raise UserError(f"endpoint {self.name!r} at {self.url} answered {response.status_code}: "
+            raise ModelError(f"endpoint {self.name!r} at {self.url} answered {response.status_code}: "
                             f"{response.text[:300]}")
         return response.content
 
@@ -84,7 +84,9 @@ class SageMakerEndpoint:
             args["TargetModel"] = target_model
         try:
             return self.runtime.invoke_endpoint(**args)["Body"].read()
-        except (ClientError, BotoCoreError) as err:  # BotoCoreError: no credentials, no connection, ...
+        except ClientError as err:  # the service or the model said no: ModelError, throttling, payload size
+            raise ModelError(f"InvokeEndpoint {self.name!r} failed: {err}") from None
+        except BotoCoreError as err:  # no credentials, no connection, ...
             raise UserError(f"InvokeEndpoint {self.name!r} failed: {err}") from None
 
 
@@ -99,17 +101,20 @@ def shadow_endpoint(sagemaker_client, model_name, instance_type, instance_count,
                     poll_seconds=30, timeout_seconds=3600):
     """A temporary endpoint serving MODEL_NAME; its endpoint and endpoint config are deleted on the way out,
     whatever happened."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     name = _name(prefix)
     config_made = endpoint_made = False
+    step = "CreateEndpointConfig"
     try:
         say(f"creating the temporary endpoint {name} for model {model_name} ({instance_count} x {instance_type})")
         sagemaker_client.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model_name,
                                  "InitialInstanceCount": instance_count, "InstanceType": instance_type}])
-        config_made = True
+        config_made, step = True, "CreateEndpoint"
         sagemaker_client.create_endpoint(EndpointName=name, EndpointConfigName=name)
-        endpoint_made = True
+        endpoint_made, step = True, "DescribeEndpoint"
         deadline = time.monotonic() + timeout_seconds
         while True:
             described = sagemaker_client.describe_endpoint(EndpointName=name)
@@ -124,6 +129,9 @@ def shadow_endpoint(sagemaker_client, model_name, instance_type, instance_count,
             say(f"waiting for the temporary endpoint {name}: {status}")
             time.sleep(poll_seconds)
         say(f"the temporary endpoint {name} is InService")
+    except (ClientError, BotoCoreError) as err:  # the job's role, a quota, the model: the user's to fix
+        raise UserError(f"{step} for the temporary endpoint {name} (model {model_name}) failed: {err}") from None
+    else:
         yield name
     finally:
         problems = []
@@ -178,11 +186,37 @@ def connect(predictor, say=print, environ=None, client=_boto_client):
 
 
 class Model:
-    """Rows in, ModelOutput out, through an endpoint; counts requests for the log."""
+    """Rows in, ModelOutput out, through an endpoint; counts requests for the log.
+
+    A batch the model rejects (an error answer, or an answer that does not fit the rows) is asked again
+    one row per request, as Clarify does: "Fallback to per-record prediction because of model error"
+    (developer guide, clarify-processing-job-run-troubleshooting). A row the model rejects on its own
+    fails the job."""
 
     def __init__(self, endpoint, predictor, say=print):
         self.endpoint, self.predictor, self.say = endpoint, predictor, say
         self.requests = 0
+        self.fallbacks = 0  # batches asked again row by row
+
+    def _ask(self, body, rows):
+        p = self.predictor
+        answer = self.endpoint.invoke(body, p["content_type"], p["accept_type"],
+                                      p.get("custom_attributes"), p.get("target_model"))
+        self.requests += 1
+        return decode(answer, p["accept_type"], rows, p.get("label"), p.get("probability"))
+
+    def _ask_per_record(self, start, lines, error):
+        if not self.fallbacks:
+            self.say(f"Fallback to per-record prediction because of model error: {error}")
+        self.fallbacks += 1
+        outputs = []
+        for offset, line in enumerate(lines):
+            try:
+                outputs.append(self._ask(line.encode() + b"\n", 1))
+            except ModelError as err:
+                raise ModelError(f"the model rejected a batch of rows ({error}) and then row {start + offset} "
+                                 f"on its own: {err}") from None
+        return outputs
 
     def predict_lines(self, lines, progress=None):
         """LINES: CSV lines of feature values. Returns ModelOutput for all of them, in order."""
@@ -194,15 +228,18 @@ class Model:
         request_lines = encode_rows(lines, p["content_type"], p.get("content_template"))
         labels, scores = [], []
         done = 0
-        for _, rows, body in batches(request_lines):
-            answer = self.endpoint.invoke(body, p["content_type"], p["accept_type"],
-                                          p.get("custom_attributes"), p.get("target_model"))
-            self.requests += 1
-            out = decode(answer, p["accept_type"], rows, p.get("label"), p.get("probability"))
-            if out.labels is not None:
-                labels.extend(out.labels)
-            if out.scores is not None:
-                scores.append(out.scores)
+        for start, rows, body in batches(request_lines):
+            try:
+                outputs = [self._ask(body, rows)]
+            except ModelError as err:
+                if rows == 1:
+                    raise
+                outputs = self._ask_per_record(start, request_lines[start:start + rows], err)
+            for out in outputs:
+                if out.labels is not None:
+                    labels.extend(out.labels)
+                if out.scores is not None:
+                    scores.append(out.scores)
             done += rows
             if progress:
                 progress(done, len(lines))
