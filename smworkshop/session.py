@@ -297,9 +297,12 @@ class LabSession:
         return rounds if not rounds.empty else metrics.per_epoch(log)
 
     def _failure_reason(self, trainer):
+        """The job's FailureReason. SageMaker keeps "the first 1024 characters" of /opt/ml/output/failure
+        (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html), so local
+        mode cuts the file there too: what a container writes after that is only in the job's log."""
         if self.mode == "local":
             failure = Path(trainer.local_container_root) / "artifacts" / "output" / "failure"
-            return failure.read_text().strip() if failure.exists() else None
+            return failure.read_text()[:1024] if failure.exists() else None
         job = trainer._latest_training_job
         return getattr(job, "failure_reason", None) if job else None
 

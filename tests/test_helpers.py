@@ -135,6 +135,26 @@ def test_local_training_failure_reason_is_read_from_the_failure_file(local_lab):
         local_lab.fit(trainer, [])
 
 
+def test_local_failure_reason_is_the_first_1024_characters_like_describe_training_job(local_lab):
+    """"In a DescribeTrainingJob response, SageMaker returns the first 1024 characters from this file as
+    FailureReason" (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html):
+    a message written after a long traceback is not in it, locally either."""
+    trainer = local_lab.model_trainer("some/image:1", base_job_name="t")
+    failure = session.Path(trainer.local_container_root) / "artifacts" / "output" / "failure"
+    failure.parent.mkdir(parents=True)
+    traceback_part = "framework error: \nTraceback (most recent call last):\n" + "  File \"x.py\", line 1\n" * 60
+    failure.write_text(traceback_part + "\nExtraneous hyperparameter found: max_dept")
+
+    def failing_train(**kwargs):
+        raise RuntimeError("Failed to run: [...]. Process exited with code: 1")
+
+    trainer.__dict__["train"] = failing_train
+    with pytest.raises(session.TrainingFailed) as caught:
+        local_lab.fit(trainer, [])
+    assert str(caught.value) == (traceback_part + "\nExtraneous hyperparameter found: max_dept")[:1024]
+    assert "Extraneous hyperparameter" not in str(caught.value)
+
+
 def test_invoke_turns_a_local_4xx_into_invocation_error(local_lab, monkeypatch):
     class Body:
         def read(self):

@@ -32,8 +32,23 @@ def test_early_stopping_ended_training_after_the_best_round(lab04_run):
     assert results["best_round"] + 20 <= results["rounds_run"] <= results["best_round"] + 21 < 300
 
 
-def test_a_misspelled_hyperparameter_failed_the_job_with_the_algorithms_reason(lab04_run):
-    assert lab04_run["results"]["typo_refused"] is True
+def test_a_misspelled_hyperparameter_failed_the_job_and_its_log_says_why(lab04_run):
+    """The algorithm's message is the last line of the failure file, after the whole traceback
+    (sagemaker-containers v2.8.6.post2 _trainer.py:113-116, which also logs it); FailureReason keeps only the
+    first 1024 characters of that file (https://docs.aws.amazon.com/sagemaker/latest/dg/
+    your-algorithms-training-algo-output.html), so the lab reads the message from the job's log and the
+    reason itself, as on AWS, does not hold it."""
+    results = lab04_run["results"]
+    assert results["typo_refused"] is True
+    assert results["typo_reason_chars"] == 1024 and results["typo_reason_has_message"] is False
+
+
+def test_bad_requests_get_the_algorithms_statuses(lab04_run):
+    """sagemaker-xgboost-container @1.7-1 algorithm_mode/serve.py invocations(): a body that cannot be read as
+    its type -> 415, a prediction error (more columns than the model) -> 400; serve_utils.predict checks no
+    column count for a saved Booster and XGBoost reads missing columns as missing values -> 200."""
+    assert lab04_run["results"]["bad_request_statuses"] == {"JSON body": 415, "not a number": 415,
+                                                          "one column too many": 400, "three columns only": 200}
 
 
 def test_batch_transform_scores_every_row_like_the_endpoint(lab04_run):

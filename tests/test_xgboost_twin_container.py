@@ -10,7 +10,9 @@ Sources of the rules (each test names the one it follows):
 - [met] same repository, src/sagemaker_xgboost_container/algorithm_mode/metrics.py (the metric regexes)
 - [sv]  same repository, src/sagemaker_xgboost_container/algorithm_mode/serve.py, serve_utils.py, encoder.py
 - [df]  same repository, docker/1.7-1/final/Dockerfile.cpu and docker/1.7-1/base/Dockerfile.cpu
-- [sc]  github.com/aws/sagemaker-containers @v2.8.6.post2 src/sagemaker_containers/_trainer.py, _encoders.py
+- [sc]  github.com/aws/sagemaker-containers @v2.8.6.post2 src/sagemaker_containers/_trainer.py, _encoders.py,
+        _env.py, _modules.py, _transformer.py, _worker.py, _server.py (installed in the twin, AWS's own code)
+- [trn] same xgboost repository, src/sagemaker_xgboost_container/training.py, serving.py
 - [cb]  xgboost 1.7 python-package/xgboost/callback.py (EvaluationMonitor, EarlyStopping)
 Expected values come from those sources or from XGBoost 1.7.4 itself (the host has the same version as
 the real image), never from the twin's code.
@@ -19,6 +21,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import tarfile
 
@@ -171,12 +174,19 @@ def test_metric_lines_match_the_tuning_regex_once_cloudwatch_renders_the_tab(tra
 
 def test_model_is_saved_as_xgboost_model_in_the_legacy_binary_format(trained, host_booster):
     """[tr] bst.save_model(os.path.join(model_dir, MODEL_NAME)), MODEL_NAME = "xgboost-model" (no extension:
-    XGBoost 1.7 writes its binary format, which starts with b'binf'); [sc] writes output/success."""
+    XGBoost 1.7 writes its binary format, which starts with b'binf')."""
     root = trained["root"]
     assert sorted(p.name for p in (root / "model").iterdir()) == ["xgboost-model"]
     assert trained["model"].read_bytes()[:4] == b"binf"
     assert host_booster.num_boosted_rounds() == 5
-    assert (root / "output" / "success").exists() and not (root / "output" / "failure").exists()
+
+
+def test_a_successful_job_writes_no_success_file_like_the_real_image(trained):
+    """[trn] main(): train(...); sys.exit(0). SystemExit is no Exception, so [sc] _trainer.train (lines 84,
+    99-101, 123-127) skips logger.info("Reporting training SUCCESS") and write_success_file() and goes to
+    finally: os._exit(0). The job succeeds by its exit code; output/ stays empty."""
+    assert list((trained["root"] / "output").iterdir()) == []
+    assert "Reporting training SUCCESS" not in trained["logs"]
 
 
 def test_local_mode_channel_config_without_s3_distribution_type_trains(trained):
@@ -184,7 +194,7 @@ def test_local_mode_channel_config_without_s3_distribution_type_trains(trained):
     (aws/sagemaker-xgboost-container#155), the twin trains (documented difference)."""
     config = json.loads((trained["root"] / "input/config/inputdataconfig.json").read_text())
     assert all("S3DistributionType" not in value for value in config.values())
-    assert (trained["root"] / "output" / "success").exists()
+    assert (trained["root"] / "model" / "xgboost-model").exists()
 
 
 def test_libsvm_is_the_default_content_type(xgb_image, data, tmp_path):
@@ -287,10 +297,15 @@ def test_hidden_file_in_a_channel_fails_the_job(xgb_image, data, tmp_path):
     ({"objective": "binary:logistic"}, ("train",), "text/csv", "Missing required hyperparameter: num_round"),
     ({"num_round": "5", "max_depht": "3"}, ("train",), "text/csv", "Extraneous hyperparameter found: max_depht"),
     ({"num_round": "5", "learning_rate": "1.5"}, ("train",), "text/csv", "Hyperparameter eta: 1.5 is not in [0, 1]"),
-    ({"num_round": "10.0"}, ("train",), "text/csv", "Hyperparameter num_round: could not parse value"),
+    ({"num_round": "10.0"}, ("train",), "text/csv",
+     "Hyperparameter num_round: could not parse value (caused by ValueError)"),
     ({"num_round": "5", "objective": "multi:softprob"}, ("train",), "text/csv",
      "Require input for parameter 'num_class' for multi-classification"),
-    ({"num_round": "5"}, ("validation",), "text/csv", "Missing required channel: train"),
+    # [trn] run_algorithm_mode reads os.environ["SM_CHANNEL_TRAIN"] before any validation ([sc] _env sets
+    # SM_CHANNEL_<NAME> only for configured channels): a missing or misnamed train channel is a KeyError,
+    # even when a hyperparameter is wrong too; "Missing required channel: train" is never reached.
+    ({"num_round": "5"}, ("validation",), "text/csv", "KeyError: 'SM_CHANNEL_TRAIN'\n\n'SM_CHANNEL_TRAIN'"),
+    ({"num_round": "5", "max_depht": "3"}, ("training",), "text/csv", "KeyError: 'SM_CHANNEL_TRAIN'"),
     ({"num_round": "5"}, ("train", "test"), "text/csv", "Extraneous channel found: test"),
     ({"num_round": "5"}, ("train",), "application/json",
      "Channel configuration for 'train' channel is not supported: {"),
@@ -306,6 +321,32 @@ def test_bad_configuration_fails_with_framework_error_and_exit_1(xgb_image, data
     assert code == 1
     assert failure.startswith("framework error: \n") and reason in failure, failure
     assert not (root / "model" / "xgboost-model").exists()
+
+
+# Lab 04's hyperparameters with its misspelt max_depth (labs/04_builtin_xgboost).
+LAB04_TYPO = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": "300", "max_depth": "5", "eta": "0.2",
+              "subsample": "0.8", "min_child_weight": "2", "early_stopping_rounds": "20", "seed": "7", "max_dept": "5"}
+FAILURE_REASON_LENGTH = 1024  # DescribeTrainingJob returns the first 1024 characters of output/failure
+
+
+def test_failure_file_holds_the_whole_chained_traceback_as_the_toolkit_writes_it(xgb_image, data, tmp_path):
+    """[sc] _trainer.train: failure_msg = "framework error: \\n%s\\n%s" % (traceback.format_exc(), str(e)),
+    written whole, logged whole (logger.error(failure_msg)), exit code 1. [hpv] raises the UserError while
+    handling the lookup's KeyError, so format_exc() shows the KeyError, "During handling of the above
+    exception, another exception occurred:", and every frame from the toolkit down. With Lab 04's
+    hyperparameters the message starts after character 1024: SageMaker's FailureReason (the first 1024
+    characters, https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html)
+    holds only traceback, on AWS (amazon-sagemaker-examples#1740 shows such a cut reason) and here."""
+    root = prepare(tmp_path / "opt_ml", LAB04_TYPO, {"train": data["folder"] / "train"})
+    code, logs, failure = train(xgb_image, root)
+    assert code == 1
+    assert failure.startswith("framework error: \nTraceback (most recent call last):\n")
+    assert "KeyError: 'max_dept'\n\nDuring handling of the above exception, another exception occurred:" in failure
+    assert "sagemaker_containers/_trainer.py" in failure
+    assert failure.endswith("UserError: Extraneous hyperparameter found: max_dept\n\n"
+                            "Extraneous hyperparameter found: max_dept")
+    assert failure.index("Extraneous hyperparameter found") > FAILURE_REASON_LENGTH
+    assert "Reporting training FAILURE" in logs and "Extraneous hyperparameter found: max_dept" in logs
 
 
 def test_labels_outside_0_1_for_logistic_are_the_users_error(xgb_image, data, tmp_path):
@@ -476,14 +517,17 @@ GOOD_ROW = "0.1,0.2,0.3,0.4"
     ("0.1,0.2,0.3,0.4,0.5", "text/csv", None, 400, "Unable to evaluate payload provided"),
     (GOOD_ROW, "text/csv", "application/xml", 406, "Accept type application/xml is not supported."),
     (GOOD_ROW, "text/csv", "text/csv, application/json", 406, "is not supported"),
-    (GOOD_ROW, "text/csv", "application/jsonlines", 406, "SAGEMAKER_INFERENCE_OUTPUT"),
-    (GOOD_ROW, "text/csv", "application/x-recordio-protobuf", 406, "SAGEMAKER_INFERENCE_OUTPUT"),
+    # [sc] _encoders.encode knows NPY, CSV, JSON only: UnsupportedFormatError, uncaught in the view -> 500
+    (GOOD_ROW, "text/csv", "application/jsonlines", 500, "Content type application/jsonlines is not supported"),
+    (GOOD_ROW, "text/csv", "application/x-recordio-protobuf", 500, "is not supported by this framework"),
+    # [sv] request.data: Werkzeug parses a form body into request.form, so data is empty -> 204 (curl -d)
+    ("a=1&b=2", "application/x-www-form-urlencoded", None, 204, ""),
 ])
 def test_bad_requests_get_the_real_status_and_the_server_keeps_serving(server, host_booster, body, content_type,
                                                                        accept, status, message):
     """[sv] invocations(): empty -> 204; unparsable content type or body -> 415; predict error -> 400
-    "Unable to evaluate payload provided: ..."; Accept not supported -> 406. The real image answers 500 for
-    jsonlines/recordio without SAGEMAKER_INFERENCE_OUTPUT (its encoder lacks them); the twin says 406."""
+    "Unable to evaluate payload provided: ..."; Accept not supported -> 406; an answer type the encoder
+    cannot write -> 500 (error bodies are one line of text instead of Flask's HTML: documented)."""
     response = post(server, body, content_type=content_type, accept=accept)
     assert response.status_code == status, response.text
     assert message in response.text
@@ -492,18 +536,47 @@ def test_bad_requests_get_the_real_status_and_the_server_keeps_serving(server, h
     assert good.text == expected_csv(host_booster.predict(xgb.DMatrix(np.array([[0.1, 0.2, 0.3, 0.4]]))))
 
 
-def test_payload_over_6_mib_gets_413_and_just_under_is_served(server):
-    """[sv] app.config["MAX_CONTENT_LENGTH"] = 6291456 (MAX_CONTENT_LENGTH env): larger bodies are refused."""
+def send_whole_body_then_read_status(container, body, content_type="text/csv"):
+    """POST BODY with http.client: it sends every byte before it reads the answer, as a client behind
+    SageMaker's front end does; a server that closes early shows up as a reset (ConnectionError)."""
+    import http.client
+    from urllib.parse import urlparse
+
+    url = urlparse(container.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        connection.request("POST", "/invocations", body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_payload_over_6_mib_gets_413_not_a_reset_and_just_under_is_served(server):
+    """[sv] app.config["MAX_CONTENT_LENGTH"] = 6291456: Werkzeug's form parser refuses a larger body with
+    413 (Flask's request.data). In the real image nginx has buffered the whole body by then (proxy to
+    gunicorn), so a client sending 7 MB reads the 413; the twin reads the rest of the body first."""
     row = GOOD_ROW + "\n"
-    too_big = row * (6 * MIB // len(row) + 10)
-    assert post(server, too_big).status_code == 413
+    status, body = send_whole_body_then_read_status(server, (row * (7 * MIB // len(row))).encode())
+    assert status == 413 and b"MAX_CONTENT_LENGTH" in body
     fits = row * (6 * MIB // len(row) - 10)
     response = post(server, fits)
     assert response.status_code == 200 and response.text.count("\n") == fits.count("\n")
+    assert post(server, GOOD_ROW).status_code == 200  # still serving
 
 
-def test_unknown_route_is_404(server):
-    assert requests.get(f"{server.url}/models", timeout=5).status_code == 404
+def test_head_ping_is_200_as_werkzeug_adds_head_to_get_routes(server):
+    """[sv] @app.route("/ping", methods=["GET"]): Werkzeug's routing adds HEAD to every GET rule."""
+    response = requests.head(f"{server.url}/ping", timeout=5)
+    assert response.status_code == 200 and response.content == b""
+
+
+def test_unknown_route_is_nginxs_404_with_an_empty_json_body(server):
+    """sagemaker-containers' etc/nginx.conf.template: location / { return 404 "{}"; }; a known route with
+    another method reaches Flask: 405."""
+    response = requests.get(f"{server.url}/models", timeout=5)
+    assert response.status_code == 404 and response.text == "{}"
+    assert requests.get(f"{server.url}/invocations", timeout=5).status_code == 405
 
 
 # ---- serving variants (one container each) ----------------------------------------------------------------
@@ -578,6 +651,20 @@ def test_ensemble_averages_every_model_file(xgb_image, data, tmp_path):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_npy_default_accept_answers_npy_bytes(xgb_image, trained, data, host_booster):
+    """[sv] _parse_accept returns SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT unchecked when no Accept is sent, and
+    encoders.encode(preds_list, "application/x-npy") is [sc] array_to_npy (np.save): 200 with NPY bytes."""
+    import io
+
+    features = data["test"][1][:3]
+    env = {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/x-npy"}
+    with docker_run.serving(xgb_image, trained["root"] / "model", env=env) as container:
+        response = post(container, csv_body(features))
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/x-npy")
+    np.testing.assert_array_equal(np.load(io.BytesIO(response.content)),
+                                  np.array(host_booster.predict(xgb.DMatrix(features)).tolist()))
+
+
 def test_port_payload_limit_and_default_accept_come_from_the_environment(xgb_image, trained):
     """[sv] ScoringService.PORT = SAGEMAKER_BIND_TO_PORT, the MAX_CONTENT_LENGTH variable,
     SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT."""
@@ -605,3 +692,153 @@ def test_model_that_cannot_load_fails_ping_with_the_reason(xgb_image, tmp_path):
         assert "cannot be loaded" in response.text
     finally:
         container.stop()
+
+
+# ---- XGBoost as a framework: the user's script and hooks ([trn] [sc]) ----------------------------------------
+
+TRAIN_SCRIPT = '''
+import argparse, json, os, pickle, sys
+
+import pandas, sklearn
+import xgboost as xgb
+from sagemaker_containers import entry_point  # noqa: F401 - AWS's abalone example imports it
+from sagemaker_xgboost_container import distributed
+from sagemaker_xgboost_container.data_utils import get_dmatrix
+
+
+def fit(params, dtrain, num_boost_round, model_dir, is_master):
+    booster = xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=[(dtrain, "train")])
+    if is_master:
+        with open(os.path.join(model_dir, "xgboost-model"), "wb") as handle:
+            pickle.dump(booster, handle)
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--num_round", type=int)
+parser.add_argument("--max_depth", type=int)
+parser.add_argument("--my_flag")
+args = parser.parse_args()
+seen = {"argv": sys.argv[1:], "train": os.environ["SM_CHANNEL_TRAIN"], "hosts": os.environ["SM_HOSTS"],
+        "pandas": pandas.__version__, "sklearn": sklearn.__version__}
+with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "seen.json"), "w") as handle:
+    json.dump(seen, handle)
+distributed.rabit_run(fit, {"params": {"max_depth": args.max_depth, "objective": "binary:logistic"},
+                            "dtrain": get_dmatrix(os.environ["SM_CHANNEL_TRAIN"], "csv"),
+                            "num_boost_round": args.num_round, "model_dir": os.environ["SM_MODEL_DIR"]},
+                      include_in_training=True, hosts=json.loads(os.environ["SM_HOSTS"]),
+                      current_host=os.environ["SM_CURRENT_HOST"], update_rabit_args=True)
+'''
+
+
+def v2_hyperparameters(submit_directory):
+    """What SDK v2's XGBoost estimator writes (Framework: every value json.dumps'ed, sagemaker_* added); its
+    local mode mounts a file:// source folder at /opt/ml/code and rewrites sagemaker_submit_directory to
+    "/opt/ml/code" (sagemaker/core/local/image.py, _update_local_src_path)."""
+    return {"num_round": "3", "max_depth": "2", "my_flag": json.dumps("yes"),
+            "sagemaker_program": json.dumps("train.py"), "sagemaker_submit_directory": json.dumps(submit_directory),
+            "sagemaker_container_log_level": "20", "sagemaker_region": json.dumps("us-east-1")}
+
+
+@pytest.mark.parametrize("submit_directory", ["/opt/ml/code", "/opt/ml/input/data/code"])
+def test_framework_mode_runs_the_users_script_with_its_hyperparameters_as_arguments(xgb_image, data, tmp_path,
+                                                                                    submit_directory):
+    """[trn] train(): user_entry_point set -> framework.modules.run_module(module_dir, to_cmd_args(),
+    to_env_vars(), module_name); [sc] _modules.run_module copies the submit directory to /opt/ml/code,
+    pip-installs it and runs `python -m train --max_depth 2 --my_flag yes --num_round 3` (sagemaker_*
+    hyperparameters left out, values JSON-decoded) with SM_CHANNEL_TRAIN, SM_HOSTS, ... set. The script
+    imports what AWS's abalone example imports, and the real image's pandas/scikit-learn lines are there."""
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "train.py").write_text(TRAIN_SCRIPT)
+    channels = {"train": data["folder"] / "train"}
+    if submit_directory == "/opt/ml/input/data/code":
+        channels["code"] = tmp_path / "code"
+    root = prepare(tmp_path / "opt_ml", v2_hyperparameters(submit_directory), channels)
+    (root / "output" / "data").mkdir()  # SageMaker and SDK local mode make it (sagemaker/core/local/image.py)
+    if submit_directory == "/opt/ml/code":
+        shutil.copytree(tmp_path / "code", root / "code")  # what local mode's volume mount puts there
+    code, logs, failure = train(xgb_image, root)
+    assert code == 0, logs
+    seen = json.loads((root / "output" / "data" / "seen.json").read_text())
+    assert seen["argv"] == ["--max_depth", "2", "--my_flag", "yes", "--num_round", "3"]
+    assert seen["train"] == "/opt/ml/input/data/train" and json.loads(seen["hosts"]) == ["algo-1"]
+    assert (seen["pandas"], seen["sklearn"]) == ("1.5.3", "1.1.3")
+    booster = pickle.loads((root / "model" / "xgboost-model").read_bytes())
+    assert booster.num_boosted_rounds() == 3
+    assert sorted(p.name for p in (root / "output").iterdir()) == ["data"]  # sys.exit(0) again: no success file
+
+
+def test_framework_mode_submit_directory_as_file_url_fails_as_in_the_toolkit(xgb_image, data, tmp_path):
+    """[sc] _files.download_and_extract knows s3://, a folder and a tar file: a file:// URL (which SDK local
+    mode never passes on, it mounts the folder instead) is no path, so the job fails with FileNotFoundError,
+    and _trainer exits with the exception's errno (2): exit_code = getattr(e, "errno", 1)."""
+    root = prepare(tmp_path / "opt_ml", v2_hyperparameters(f"file://{tmp_path}/code"), {"train": data["folder"] / "train"})
+    code, logs, failure = train(xgb_image, root)
+    assert code == 2 and failure.startswith("framework error: \n") and "FileNotFoundError" in failure
+
+
+def test_a_failing_user_script_is_the_toolkits_execute_user_script_error(xgb_image, data, tmp_path):
+    """[sc] _modules.run -> _process.check_error raises ExecuteUserScriptError, a ClientError: _trainer writes
+    str(e) (no traceback) to the failure file and exits 1."""
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "train.py").write_text("raise SystemExit(3)\n")
+    root = prepare(tmp_path / "opt_ml", v2_hyperparameters("/opt/ml/input/data/code"),
+                   {"train": data["folder"] / "train", "code": tmp_path / "code"})
+    code, logs, failure = train(xgb_image, root)
+    assert code == 1 and failure.startswith("ExecuteUserScriptError:\nCommand ")
+
+
+INFERENCE_SCRIPT = '''
+import json, os, pickle
+
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "xgboost-model"), "rb") as handle:
+        return pickle.load(handle)
+
+
+def output_fn(prediction, accept):
+    return json.dumps({"scores": prediction.tolist(), "accept": accept}), "application/json"
+'''
+
+
+def test_framework_mode_serves_an_archive_with_code_through_the_users_hooks(xgb_image, data, tmp_path):
+    """[trn] serving.main: with SAGEMAKER_PROGRAM the module is imported and wrapped by
+    _user_module_transformer: the user's model_fn and output_fn, the default input_fn (encoder.decode:
+    text/csv -> DMatrix) and predict_fn (model.predict(data, validate_features=False)); [sc] _server.start
+    first copies SAGEMAKER_SUBMIT_DIRECTORY (here the archive's code/) to /opt/ml/code and pip-installs it;
+    _transformer wraps every hook in ClientError, so an unsupported request type is a 500 (the
+    UnsupportedFormatError no longer matches the 415 branch)."""
+    labels, features = data["train"]
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(features, label=labels), 3)
+    (tmp_path / "model" / "code").mkdir(parents=True)
+    (tmp_path / "model" / "xgboost-model").write_bytes(pickle.dumps(booster))
+    (tmp_path / "model" / "code" / "inference.py").write_text(INFERENCE_SCRIPT)
+    env = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    test = data["test"][1][:3]
+    with docker_run.serving(xgb_image, tmp_path / "model", env=env) as container:
+        answer = post(container, csv_body(test), accept="text/csv")
+        wrong_type = post(container, csv_body(test), content_type="application/json")
+        still = post(container, csv_body(test))
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
+    assert answer.json() == {"scores": [float(p) for p in booster.predict(xgb.DMatrix(test))], "accept": "text/csv"}
+    assert wrong_type.status_code == 500
+    assert still.status_code == 200
+
+
+def test_the_image_has_the_real_toolkit_and_what_users_scripts_import(xgb_image):
+    """requirements.txt @1.7-1: sagemaker-containers==2.8.6.post2, Flask 1.1.1, Werkzeug 0.15.6; scripts import
+    sagemaker_xgboost_container.{data_utils, distributed, checkpointing} (AWS's abalone example); pandas and
+    scikit-learn at the closest versions with Python 3.11 wheels (the real 1.2.4 and 0.24.1 have none)."""
+    code, out = docker_run.run(xgb_image, "python3", "-c", (
+        "from importlib.metadata import version as v; import sagemaker_containers.beta.framework; "
+        "from sagemaker_xgboost_container import data_utils, distributed, checkpointing, encoder; "
+        "print([v(p) for p in ('sagemaker-containers', 'flask', 'werkzeug', 'pandas', 'scikit-learn', 'xgboost')])"))
+    assert code == 0, out
+    assert "['2.8.6.post2', '1.1.1', '0.15.6', '1.5.3', '1.1.3', '1.7.4']" in out
+
+
+def test_multi_model_endpoints_are_refused_with_a_reason(xgb_image, trained):
+    """[trn] serving_entrypoint: SAGEMAKER_MULTI_MODEL starts Multi Model Server in the real image; the twin
+    has none and stops with a sentence instead of serving something else."""
+    code, out = docker_run.run(xgb_image, "serve", env={"SAGEMAKER_MULTI_MODEL": "true"}, timeout=60)
+    assert code == 1 and "multi-model endpoints (Multi Model Server) are not implemented" in out

@@ -1,4 +1,7 @@
-"""Unit tests of the XGBoost 1.7-1 twin's program (containers/xgboost-1.7-1/program), in-process, no Docker.
+"""Unit tests of the XGBoost 1.7-1 twin's algorithm code (containers/xgboost-1.7-1/program/
+sagemaker_xgboost_container/algorithm_mode), in-process, no Docker. How a job starts and ends (SM_*
+variables, failure file, exit code) is sagemaker-containers' code inside the image: the container tests
+pin that down.
 
 Each test states a rule of AWS's built-in XGBoost algorithm and cites where it comes from:
 - [hpv]  github.com/aws/sagemaker-xgboost-container @1.7-1 src/sagemaker_algorithm_toolkit/hyperparameter_validation.py
@@ -27,8 +30,8 @@ CONTAINER = "xgboost-1.7-1"
 
 @pytest.fixture
 def twin(program_module):
-    """twin('hyperparameters') imports that module of the twin's program."""
-    return lambda module: program_module(CONTAINER, module)
+    """twin('hyperparameters') imports that module of the twin's algorithm_mode package."""
+    return lambda module: program_module(CONTAINER, f"sagemaker_xgboost_container.algorithm_mode.{module}")
 
 
 @pytest.fixture
@@ -76,9 +79,11 @@ def test_values_are_parsed_to_their_types(validate):
 @pytest.mark.parametrize("name, value", [("num_round", "10.0"), ("num_round", "ten"), ("max_depth", "6.5"),
                                          ("eta", "fast"), ("subsample", "")])
 def test_unparsable_value_names_the_hyperparameter(twin, validate, name, value):
-    """[hpv] except ValueError: raise UserError("Hyperparameter {}: could not parse value") (int("10.0") fails)."""
+    """[hpv] validate() step 2: `except ValueError as e: raise exc.UserError("Hyperparameter {}: could not parse
+    value".format(hp), caused_by=e)`, and BaseToolkitError._format_exception_message
+    (sagemaker_algorithm_toolkit/exceptions.py:48-71) appends " (caused by ValueError)" (int("10.0") fails)."""
     given = {"num_round": "5", name: value}
-    assert user_error(twin, validate, given) == f"Hyperparameter {name}: could not parse value"
+    assert user_error(twin, validate, given) == f"Hyperparameter {name}: could not parse value (caused by ValueError)"
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -168,15 +173,19 @@ def test_eval_metric_threshold_rules(twin, validate, metric, message):
      "interaction_constraints can be used only when the tree_method parameter is set to either 'exact', 'hist' "
      "or 'approx'."),
     ({"booster": "gblinear", "updater": "shotgun,coord_descent"},
-     "Linear updater should be one of these options: 'shotgun', 'coord_descent'."),
+     # ", ".join("'{0}'".format(<a generator>)): the characters of the generator's text, comma-joined
+     "Linear updater should be one of these options: ', <, g, e, n, e, r, a, t, o, r,  , o, b, j, e, c, t, "),
     ({"process_type": "update", "updater": "refresh,grow_colmaker"},
      "process_type 'update' can only be used with updater 'refresh' and 'prune'"),
-    ({"updater": "grow_colmaker,grow_histmaker"}, "Only one tree grow plugin can be selected."),
+    ({"updater": "grow_colmaker,grow_histmaker"},
+     "Only one tree grow plugin can be selected. Choose one from thefollowing: 'grow_colmaker', 'distcol', "
+     "'grow_histmaker', 'grow_skmaker'"),
 ])
 def test_rules_between_hyperparameters(twin, validate, given, message):
     """[xhpv] objective_validator, eval_metric_dep_validator, monotone_constraints_validator,
-    interaction_constraints_validator, updater_validator (the real linear-updater message prints a
-    generator object by mistake; the twin lists the two updaters)."""
+    interaction_constraints_validator, updater_validator (@1.7-1 algorithm_mode/hyperparameter_validation.py
+    lines 26-75), with their slips: the linear-updater message formats a generator object and joins its
+    characters, and "Choose one from the" "following" lacks a space."""
     assert user_error(twin, validate, {"num_round": "5", **given}).startswith(message)
 
 
@@ -194,12 +203,42 @@ def test_num_class_without_objective_passes_validation_like_the_real_toolkit(val
     assert validate({"num_round": "5", "num_class": "3"}) == {"num_round": 5, "num_class": 3}
 
 
-def test_eval_metric_without_objective_fails_as_in_the_real_image(twin, validate):
+def test_eval_metric_without_objective_stops_with_key_error_objective_like_the_real_image(validate):
     """[xhpv] eval_metric_dep_validator reads dependencies["objective"], which holds only given
-    hyperparameters ([hpv] step 4): the real image stops with KeyError: 'objective'. The twin stops too,
-    and says why."""
-    message = user_error(twin, validate, {"num_round": "5", "eval_metric": "rmse"})
-    assert "eval_metric needs objective" in message and "KeyError: 'objective'" in message
+    hyperparameters ([hpv] step 4): the real job stops with KeyError: 'objective'."""
+    with pytest.raises(KeyError) as caught:
+        validate({"num_round": "5", "eval_metric": "rmse"})
+    assert caught.value.args == ("objective",)
+
+
+def test_rules_run_in_the_real_toolkits_dependency_order(twin, validate):
+    """[hpv] Hyperparameters._sort_dependencies (hyperparameter_validation.py:227-243) + validate() step 4
+    (sorted_deps.pop()): eval_metric depends on objective, so objective's rule runs first, whatever the order
+    given. The real toolkit answers this case with the num_class message, not the auc one."""
+    given = {"num_round": "10", "eval_metric": "auc", "objective": "multi:softmax"}
+    assert user_error(twin, validate, given) == "Require input for parameter 'num_class' for multi-classification"
+    assert twin("hyperparameters").dependency_order(["num_round", "eval_metric", "objective"]) == \
+        ["num_round", "objective", "eval_metric"]
+
+
+@pytest.mark.parametrize("name, value, cause", [("monotone_constraints", "1", "TypeError"),
+                                                ("interaction_constraints", "[1, 2]", "TypeError")])
+def test_constraints_that_are_not_sequences_are_an_algorithm_error(twin, validate, name, value, cause):
+    """[hpv] validate() step 3: a range check failing with anything but a UserError becomes
+    AlgorithmError("Hyperparameter {}: unexpected failure when validating {}", caused_by=e): iterating the
+    int 1 (TupleHyperparameter) or [1, 2]'s ints (NestedListHyperparameter) raises TypeError."""
+    errors = twin("errors")
+    with pytest.raises(errors.AlgorithmError) as caught:
+        validate({"num_round": "5", "tree_method": "hist", name: value})
+    parsed = 1 if value == "1" else [1, 2]
+    assert str(caught.value) == f"Hyperparameter {name}: unexpected failure when validating {parsed} (caused by {cause})"
+
+
+def test_malformed_nested_list_is_pythons_syntax_error_like_the_real_literal_eval(validate):
+    """[hpv] NestedListHyperparameter.parse is ast.literal_eval, and validate() catches only ValueError:
+    "[[1, 2]" stops the job with SyntaxError itself."""
+    with pytest.raises(SyntaxError):
+        validate({"num_round": "5", "tree_method": "hist", "interaction_constraints": "[[1, 2]"})
 
 
 def test_tuning_objective_metric_must_be_a_validation_metric(twin, validate):
@@ -241,7 +280,8 @@ def test_unknown_content_type_lists_the_accepted_ones(twin, value):
 
 
 def test_train_channel_is_required(twin):
-    """[chv] Channel(name="train", required=True) -> "Missing required channel: train"."""
+    """[chv] Channel(name="train", required=True) -> "Missing required channel: train". In a job this check
+    is never reached: training.py reads os.environ["SM_CHANNEL_TRAIN"] first (the container tests)."""
     assert user_error(twin, twin("channels").validate, {"validation": {"ContentType": "text/csv"}}) == \
         "Missing required channel: train"
 
@@ -358,6 +398,21 @@ def test_parquet_training_data_label_first_and_underscore_files_skipped(twin, tm
     pq.write_table(pa.table({"y": [9.0], "a": [9], "b": [9.0]}), tmp_path / "t" / "_metadata.parquet")
     matrix = twin("data").dmatrix(tmp_path / "t", "parquet")
     assert matrix.num_row() == 2 and matrix.num_col() == 2 and matrix.get_label().tolist() == [1.0, 0.0]
+
+
+def test_parquet_written_by_pandas_with_its_index_trains_on_the_columns_only(twin, tmp_path):
+    """[du] _get_parquet_dmatrix_file_mode (data_utils.py:405-427): pq.read_table(...).to_pandas().to_numpy().
+    pandas stores an index that is not a plain RangeIndex as a column (__index_level_0__) and to_pandas()
+    makes it the index again, so it is no feature. Such an index is what train_test_split leaves."""
+    import pandas as pd
+
+    (tmp_path / "t").mkdir()
+    frame = pd.DataFrame({"y": [1.0, 0.0, 1.0], "a": [3.0, 4.0, 5.0]}, index=[17, 3, 42])
+    frame.to_parquet(tmp_path / "t" / "part-0.parquet")
+    import pyarrow.parquet as pq
+    assert "__index_level_0__" in pq.read_table(tmp_path / "t" / "part-0.parquet").column_names  # the premise
+    matrix = twin("data").dmatrix(tmp_path / "t", "parquet")
+    assert matrix.num_col() == 1 and matrix.get_label().tolist() == [1.0, 0.0, 1.0]
 
 
 def test_recordio_protobuf_training_data_dense_and_sparse(twin, tmp_path):
@@ -703,6 +758,25 @@ def test_batch_answer_is_str_of_each_prediction_per_line_whatever_the_accept(twi
     assert predictions.encode(np.array([[0.5, 0.5]], dtype=np.float32), accept, batch=True) == "[0.5, 0.5]\n"
 
 
+def test_npy_answer_is_numpys_save_of_the_predictions(twin):
+    """[su] serve.invocations: encoders.encode(preds_list, accept); [sc] _encoders._encoders_map has
+    application/x-npy -> array_to_npy (np.save), so SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=application/x-npy
+    answers NPY bytes (the variable is not checked against SUPPORTED_ACCEPTS)."""
+    import io
+
+    body = twin("predictions").encode(np.array([0.25, 0.5], dtype=np.float32), "application/x-npy", batch=False)
+    assert np.load(io.BytesIO(body)).tolist() == [0.25, 0.5]
+
+
+@pytest.mark.parametrize("accept", ["application/jsonlines", "application/x-recordio-protobuf", "text/plain"])
+def test_types_the_encoder_cannot_write_are_its_unsupported_format_error(twin, accept):
+    """[sc] _encoders.encode raises UnsupportedFormatError ("Content type {} is not supported by this
+    framework.") for types outside NPY, CSV, JSON; uncaught in the real Flask view, hence a 500."""
+    predictions = twin("predictions")
+    with pytest.raises(predictions.UnsupportedFormat, match=f"Content type {accept} is not supported by this"):
+        predictions.encode(np.array([0.5]), accept, batch=False)
+
+
 def test_selectable_binary_logistic_keys(twin):
     """[su] get_selected_predictions with the real unit test's data (TEST_PREDICTIONS_BINARY_LOG)."""
     got = twin("predictions").select(np.array([0.6, 0.1]), ["predicted_label", "labels", "probability",
@@ -787,8 +861,9 @@ def test_default_accept_comes_from_the_environment(twin, monkeypatch):
 # ---- a whole training run, in-process [tr] [sc] [cb] --------------------------------------------------------
 
 @pytest.fixture
-def run_in_process(twin, tmp_path, monkeypatch):
-    """Run the twin's training main() against an /opt/ml tree under tmp_path (OPT_ML_ROOT)."""
+def run_in_process(twin, tmp_path):
+    """Run the twin's sagemaker_train() (algorithm_mode/train.py) as training.run_algorithm_mode calls it:
+    the raw config files, the channel folders, the model folder. Returns (the exception or None, root)."""
     from smworkshop import opt_ml
 
     def run(hyperparameters, channels, content_type="text/csv"):
@@ -799,16 +874,16 @@ def run_in_process(twin, tmp_path, monkeypatch):
                 value.pop("ContentType")
             else:
                 value["ContentType"] = content_type
-        (root / "input/config/inputdataconfig.json").write_text(json.dumps(config))
-        monkeypatch.setenv("OPT_ML_ROOT", str(root))
-        monkeypatch.delenv("SM_MODEL_DIR", raising=False)
-        training = twin("training")
+        data = root / "input" / "data"
         try:
-            training.main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code
-        return code, root
+            twin("train").sagemaker_train(
+                train_config=json.loads((root / "input/config/hyperparameters.json").read_text()),
+                data_config=config, train_path=str(data / "train"),
+                val_path=str(data / "validation") if "validation" in config else None,
+                model_dir=str(root / "model"), sm_hosts=["algo-1"], sm_current_host="algo-1", checkpoint_config={})
+        except Exception as err:  # noqa: BLE001 - the test looks at it
+            return err, root
+        return None, root
     return run
 
 
@@ -826,24 +901,25 @@ def test_training_prints_one_evaluation_monitor_line_per_round(run_in_process, t
     f"[{epoch}]" + f"\\t{data}-{metric}:{score:.5f}" per data set and metric."""
     regression_csv(tmp_path / "train")
     regression_csv(tmp_path / "validation", seed=1)
-    code, root = run_in_process({"num_round": 4, "objective": "reg:squarederror"},
-                                {"train": tmp_path / "train", "validation": tmp_path / "validation"})
-    assert code == 0
+    error, root = run_in_process({"num_round": 4, "objective": "reg:squarederror"},
+                                 {"train": tmp_path / "train", "validation": tmp_path / "validation"})
+    assert error is None
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
     assert len(lines) == 4
     for number, line in enumerate(lines):
         assert re.fullmatch(rf"\[{number}\]\ttrain-rmse:\d+\.\d{{5}}\tvalidation-rmse:\d+\.\d{{5}}", line), line
     assert (root / "model" / "xgboost-model").read_bytes()[:4] == b"binf"  # legacy binary: no file extension
-    assert (root / "output" / "success").exists()
 
 
-def test_training_failure_writes_framework_error_and_exits_1(run_in_process, tmp_path):
-    """[sc] _trainer.train: "framework error: \\n%s\\n%s" % (traceback, message); exit code 1."""
+def test_unknown_hyperparameter_is_raised_while_handling_the_lookups_key_error(run_in_process, tmp_path):
+    """[hpv] validate(): `except KeyError: raise exc.UserError("Extraneous hyperparameter found: ...")`, so
+    the UserError carries the KeyError as its context: [sc] _trainer writes traceback.format_exc() of
+    both into the failure file ("During handling of the above exception, another exception occurred")."""
     regression_csv(tmp_path / "train")
-    code, root = run_in_process({"num_round": 4, "etaa": "0.1"}, {"train": tmp_path / "train"})
-    failure = (root / "output" / "failure").read_text()
-    assert code == 1
-    assert failure.startswith("framework error: \n") and failure.endswith("\nExtraneous hyperparameter found: etaa")
+    error, root = run_in_process({"num_round": 4, "etaa": "0.1"}, {"train": tmp_path / "train"})
+    assert str(error) == "Extraneous hyperparameter found: etaa"
+    assert isinstance(error.__context__, KeyError) and error.__context__.args == ("etaa",)
+    assert not error.__suppress_context__
     assert not (root / "model" / "xgboost-model").exists()
 
 
@@ -854,9 +930,9 @@ def test_container_metrics_print_after_xgboosts_own(run_in_process, tmp_path, ca
     x = rng.normal(size=(60, 3))
     (tmp_path / "train").mkdir()
     np.savetxt(tmp_path / "train" / "d.csv", np.column_stack([(x[:, 0] > 0).astype(int), x]), delimiter=",")
-    code, _ = run_in_process({"num_round": 2, "objective": "binary:logistic", "eval_metric": "accuracy"},
-                             {"train": tmp_path / "train"})
-    assert code == 0
+    error, _ = run_in_process({"num_round": 2, "objective": "binary:logistic", "eval_metric": "accuracy"},
+                              {"train": tmp_path / "train"})
+    assert error is None
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
     assert re.fullmatch(r"\[0\]\ttrain-logloss:\d\.\d{5}\ttrain-accuracy:\d\.\d{5}", lines[0]), lines[0]
 
@@ -865,15 +941,99 @@ def test_libsvm_is_the_default_content_type_for_training(run_in_process, tmp_pat
     """[chv] a channel without ContentType is text/libsvm."""
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "d.libsvm").write_text("1 0:1 1:2\n0 0:2 1:1\n1 0:1.5 1:2.5\n")
-    code, root = run_in_process({"num_round": 2}, {"train": tmp_path / "train"}, content_type=None)
-    assert code == 0 and (root / "model" / "xgboost-model").exists()
+    error, root = run_in_process({"num_round": 2}, {"train": tmp_path / "train"}, content_type=None)
+    assert error is None and (root / "model" / "xgboost-model").exists()
 
 
 def test_empty_validation_channel_is_an_error(run_in_process, tmp_path):
     """[tr] sagemaker_train: raise exc.UserError(f"No data in validation channel path {val_path}")."""
     regression_csv(tmp_path / "train")
     (tmp_path / "validation").mkdir()
-    code, root = run_in_process({"num_round": 2}, {"train": tmp_path / "train", "validation": tmp_path / "validation"})
-    assert code == 1
-    assert (root / "output" / "failure").read_text().endswith(
-        f"No data in validation channel path {root / 'input' / 'data' / 'validation'}")
+    error, root = run_in_process({"num_round": 2}, {"train": tmp_path / "train", "validation": tmp_path / "validation"})
+    assert str(error) == f"No data in validation channel path {root / 'input' / 'data' / 'validation'}"
+
+
+# ---- what users' scripts import from sagemaker_xgboost_container -------------------------------------------
+
+@pytest.fixture
+def package(program_module):
+    return lambda module: program_module(CONTAINER, f"sagemaker_xgboost_container.{module}")
+
+
+def test_data_utils_get_dmatrix_reads_a_channel_label_first(package, tmp_path):
+    """@1.7-1 data_utils.get_dmatrix(data_path, content_type, csv_weights=0, is_pipe=False), as AWS's abalone
+    script-mode example calls it (get_dmatrix(args.train, "libsvm")): a folder or one file, label in column 0."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.libsvm").write_text("1 0:1.5 2:2\n0 1:3\n")
+    data_utils = package("data_utils")
+    for path in (tmp_path / "t", tmp_path / "t" / "a.libsvm"):
+        matrix = data_utils.get_dmatrix(str(path), "libsvm")
+        assert matrix.num_row() == 2 and matrix.get_label().tolist() == [1.0, 0.0]
+
+
+def test_checkpointing_train_saves_each_round_and_resumes_from_the_newest(package, tmp_path):
+    """@1.7-1 checkpointing.train(train_args, checkpoint_dir): checkpoints named xgboost-checkpoint.<round>
+    (SaveCheckpointCallBack.format_path), the last 5 kept; a second call resumes at the newest round + 1 and
+    runs only the rounds left of num_boost_round (load_checkpoint)."""
+    import xgboost as xgb
+
+    checkpointing = package("checkpointing")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3))
+    dtrain = xgb.DMatrix(x, label=(x[:, 0] > 0).astype(float))
+    args = {"params": {"objective": "binary:logistic"}, "dtrain": dtrain, "num_boost_round": 7}
+    first = checkpointing.train(args, str(tmp_path / "ck"))
+    assert first.num_boosted_rounds() == 7
+    assert sorted((tmp_path / "ck").iterdir()) == [tmp_path / "ck" / f"xgboost-checkpoint.{n}" for n in range(2, 7)]
+    assert checkpointing.load_checkpoint(str(tmp_path / "ck")) == (str(tmp_path / "ck" / "xgboost-checkpoint.6"), 7)
+    (tmp_path / "ck" / "xgboost-checkpoint.6").unlink()  # as if the job had stopped after round 5
+    resumed = checkpointing.train({**args, "num_boost_round": 9}, str(tmp_path / "ck"))
+    assert resumed.num_boosted_rounds() == 9
+    assert (tmp_path / "ck" / "xgboost-checkpoint.8").exists()
+
+
+# ---- documented differences (containers/xgboost-1.7-1/README.md, "Differences from AWS's image") ----------
+
+def test_difference_tuples_are_read_without_eval(twin, validate):
+    """[hpv] TupleHyperparameter.parse is eval(value): "(1,a)" raises NameError there. The twin reads tuples
+    with ast.literal_eval and reports what it cannot read as a parse error."""
+    message = user_error(twin, validate, {"num_round": "5", "tree_method": "hist", "monotone_constraints": "(1,a)"})
+    assert message == "Hyperparameter monotone_constraints: could not parse value (caused by ValueError)"
+
+
+def test_difference_xgboost_messages_are_cut_before_the_native_stack_trace(twin):
+    """XGBoost appends "Stack trace:" and native frames to its errors; the twin's messages stop before it."""
+    assert twin("errors").short_message(ValueError("[09:00:00] label must be in [0,1]\nStack trace:\n  [bt] (0) x")) \
+        == "[09:00:00] label must be in [0,1]"
+
+
+def test_difference_csv_delimiter_comes_from_the_first_file_in_sorted_order(twin, tmp_path):
+    """[du] _get_csv_dmatrix_file_mode sniffs the first file os.listdir returns in its folder of links (names
+    carry hash(path): an order that changes between runs), so Spark's empty _SUCCESS beside part-*.csv fails
+    the real job only sometimes. The twin takes the sorted order: _SUCCESS comes first and always fails."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "_SUCCESS").write_text("")
+    (tmp_path / "t" / "part-00000.csv").write_text("1,2,3\n0,1,1\n")
+    twin("data").validate_first_lines(tmp_path / "t", "csv")  # the first-line check skips "_" files
+    assert user_error(twin, twin("data").dmatrix, tmp_path / "t", "csv").startswith(
+        "Could not determine delimiter on line")
+
+
+def test_difference_what_the_twin_does_not_run_is_refused_or_said(run_in_process, twin, tmp_path, caplog):
+    """[tr] sagemaker_train supports _kfold, several hosts (Rabit), Pipe mode and checkpoints; the twin refuses
+    the first three with a sentence and warns that it writes no checkpoints."""
+    regression_csv(tmp_path / "train")
+    error, _ = run_in_process({"num_round": 2, "_kfold": "3"}, {"train": tmp_path / "train"})
+    assert str(error) == "k-fold cross-validation (_kfold) is not implemented by this local twin"
+    config = {"train": {"ContentType": "text/csv", "TrainingInputMode": "File"}}
+    common = dict(train_config={"num_round": "2"}, train_path=str(tmp_path / "train"), val_path=None,
+                  model_dir=str(tmp_path / "model"), sm_current_host="algo-1")
+    train, errors = twin("train"), twin("errors")
+    with pytest.raises(errors.UserError, match="trains on one host only"):
+        train.sagemaker_train(data_config=config, sm_hosts=["algo-1", "algo-2"], checkpoint_config={}, **common)
+    with pytest.raises(errors.UserError, match="Pipe mode is not implemented"):
+        train.sagemaker_train(data_config={"train": {"ContentType": "text/csv", "TrainingInputMode": "Pipe"}},
+                              sm_hosts=["algo-1"], checkpoint_config={}, **common)
+    train.sagemaker_train(data_config=config, sm_hosts=["algo-1"], checkpoint_config={"LocalPath": "/opt/ml/checkpoints"},
+                          **common)
+    assert "this local twin writes no checkpoints" in caplog.text

@@ -22,6 +22,7 @@ sagemaker-containers v2.8.6.post2 (_encoders.array_to_csv):
   each prediction per line, whatever the Accept; SAGEMAKER_INFERENCE_OUTPUT: the selected keys.
 """
 import csv
+import io
 import json
 import logging
 import os
@@ -33,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-import recordio
-from content_types import CSV, LIBSVM, RECORDIO_PROTOBUF, get_content_type
-from errors import short_message
+from . import recordio
+from .content_types import CSV, LIBSVM, RECORDIO_PROTOBUF, get_content_type
+from .errors import short_message
 
 log = logging.getLogger("xgboost-twin")
 PKL_FORMAT, XGB_FORMAT = "pkl_format", "xgb_format"
@@ -210,14 +211,31 @@ def _vote(stacked):
 
 # ---- answers ------------------------------------------------------------------------------------
 
+class UnsupportedFormat(ValueError):
+    """An answer type sagemaker-containers' encoder cannot write (its UnsupportedFormatError)."""
+
+    def __init__(self, content_type):
+        super().__init__(f"Content type {content_type} is not supported by this framework.\n\n"
+                         "Please implement input_fn to to deserialize the request data or an output_fn to\n"
+                         "serialize the response. For more information, see the SageMaker Python SDK README.")
+
+
 def encode(predictions, accept, batch):
-    """The default answer (no SAGEMAKER_INFERENCE_OUTPUT) as a string."""
+    """The default answer (no SAGEMAKER_INFERENCE_OUTPUT): serve.py's encode_predictions_as_json for
+    application/json, else sagemaker-containers' _encoders.encode, which writes text/csv (array_to_csv)
+    and application/x-npy (np.save of the list) and raises UnsupportedFormatError for anything else."""
     values = predictions.tolist()
     if batch:
         return "".join(f"{value}\n" for value in values)
     if accept == "application/json":
         return json.dumps({"predictions": [{"score": value} for value in values]})
-    # text/csv: one row per prediction (sagemaker-containers' array_to_csv)
+    if accept == "application/x-npy":
+        buffer = io.BytesIO()
+        np.save(buffer, values)
+        return buffer.getvalue()
+    if accept != "text/csv":
+        raise UnsupportedFormat(accept)
+    # text/csv: one row per prediction (array_to_csv)
     rows = values if predictions.ndim > 1 else [[value] for value in values]
     return "".join(",".join(str(cell) for cell in row) + "\n" for row in rows)
 

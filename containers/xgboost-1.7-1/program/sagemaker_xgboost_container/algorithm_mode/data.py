@@ -13,8 +13,10 @@ github.com/aws/sagemaker-xgboost-container (File mode):
 - CSV: no header, label in column 0, delimiter sniffed from the first line of a file, weights in
   column 1 when csv_weights is 1 (XGBoost's own CSV reader: "?format=csv&label_column=0&delimiter=,").
 - LIBSVM: XGBoost's own reader (`<label>(:<weight>) <index>:<value> ...`).
-- Parquet: column 0 is the label, the others the features (pyarrow; files named "_..." skipped, as
-  pyarrow's dataset reader does).
+- Parquet: read_table(...).to_pandas().to_numpy(), column 0 is the label, the others the features. A
+  pandas index stored in the file (pandas writes any index but a plain RangeIndex as a column,
+  `__index_level_0__`) goes back to being the index, so it is never a feature. Files named "_..." are
+  skipped, as pyarrow's dataset reader does.
 - RecordIO-protobuf: features["values"] and label["values"] of each record.
 - A matrix without labels: "Got input data without labels. ..."
 """
@@ -28,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-import recordio
-from content_types import CSV, LIBSVM, PARQUET, RECORDIO_PROTOBUF
-from errors import UserError, short_message
+from . import recordio
+from .content_types import CSV, LIBSVM, PARQUET, RECORDIO_PROTOBUF
+from .errors import UserError, short_message
 
 log = logging.getLogger("xgboost-twin")
 MAX_FOLDER_DEPTH = 3  # the channel folder itself is depth 1
@@ -58,7 +60,10 @@ def size(path):
 
 
 def files(path):
-    """The files XGBoost will read: the channel folder and two levels of subfolders, sorted."""
+    """The files XGBoost will read: the channel folder and two levels of subfolders, sorted (or PATH
+    itself when it is a file)."""
+    if Path(path).is_file():
+        return [Path(path)]
     found, too_deep = [], []
 
     def walk(folder, depth):
@@ -185,7 +190,6 @@ def _libsvm(paths, csv_weights):
 
 
 def _parquet(paths, csv_weights):
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     blocks = []
@@ -193,9 +197,8 @@ def _parquet(paths, csv_weights):
         for path in paths:
             if path.name.startswith(("_", ".")):
                 continue
-            table = pq.read_table(path)
-            columns = [column.cast(pa.float64()).to_numpy() for column in table.columns]
-            blocks.append(np.column_stack(columns) if columns else np.empty((table.num_rows, 0)))
+            # to_pandas() turns the index columns named in the file's pandas metadata back into the index.
+            blocks.append(pq.read_table(path).to_pandas().to_numpy(dtype=np.float64))
         data = np.vstack(blocks) if blocks else np.empty((0, 1))
         if data.shape[1] < 1:
             raise ValueError("the table has no columns")

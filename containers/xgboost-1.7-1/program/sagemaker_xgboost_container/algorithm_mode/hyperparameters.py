@@ -6,21 +6,28 @@ github.com/aws/sagemaker-xgboost-container):
 - src/sagemaker_xgboost_container/algorithm_mode/hyperparameter_validation.py: the names, types,
   ranges, aliases and the rules between hyperparameters.
 
-The steps, in order (the first failure wins):
+The steps, in order (the first failure wins; Hyperparameters.validate):
 1. aliases are replaced (learning_rate -> eta, min_split_loss -> gamma, reg_lambda -> lambda,
    reg_alpha -> alpha);
 2. "Missing required hyperparameter: num_round";
-3. each name in the caller's order: "Extraneous hyperparameter found: NAME" for an unknown one, else the
-   string is parsed (int(), float(), a comma list, a Python literal) or
-   "Hyperparameter NAME: could not parse value";
+3. each name in the caller's order: "Extraneous hyperparameter found: NAME" for an unknown one (raised
+   while handling the KeyError of the lookup, so a traceback shows both), else the string is parsed
+   (int(), float(), a comma list, a Python literal); a ValueError there becomes
+   "Hyperparameter NAME: could not parse value (caused by ValueError)", any other error goes through;
 4. ranges: "Hyperparameter NAME: VALUE is not in RANGE" (RANGE printed like [0, 1], (0, 1], [1, +inf)),
-   or "Hyperparameter NAME: value VALUE not in range RANGE" for the list-valued ones;
-5. the rules between hyperparameters (objective and num_class, eval_metric and objective, ...).
-A rule only sees the hyperparameters the caller gave, exactly as in the real toolkit.
+   or "Hyperparameter NAME: value VALUE not in range RANGE" for the list-valued ones; a check that
+   fails with anything but a UserError (e.g. a constraint that is not a list) is an AlgorithmError
+   "Hyperparameter NAME: unexpected failure when validating VALUE (caused by TypeError)";
+5. the rules between hyperparameters, in the real toolkit's order: a depth-first walk over the given
+   names puts each rule's dependencies first (_sort_dependencies), and a rule sees the dependencies
+   validated before it (objective and num_class, eval_metric and objective, ...).
+A rule only sees the hyperparameters the caller gave, exactly as in the real toolkit. The messages
+keep the real ones' slips: "Choose one from thefollowing", and the gblinear message that spells out a
+Python generator object letter by letter.
 """
 import ast
 
-from errors import AlgorithmError, UserError
+from .errors import AlgorithmError, UserError
 
 ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
 
@@ -138,7 +145,13 @@ class CommaList(Hyperparameter):
 
 
 class Literal(Hyperparameter):
-    """A Python literal such as "(1, -1, 0)" or "[[1, 2], [3, 4]]" (the real one uses eval for tuples)."""
+    """A Python literal such as "(1, -1, 0)" or "[[1, 2], [3, 4]]".
+
+    Nested lists are read with ast.literal_eval, as the real NestedListHyperparameter does (so "[[1, 2]"
+    fails with SyntaxError, "[[a]]" with ValueError). The real TupleHyperparameter uses eval(); the twin
+    reads tuples with ast.literal_eval too and turns its errors into ValueError (a documented difference:
+    the same values, no code execution).
+    """
     list_valued = True
 
     def __init__(self, *args, nested=False, **kwargs):
@@ -148,17 +161,16 @@ class Literal(Hyperparameter):
     def parse(self, value):
         if not isinstance(value, str):
             return value
+        if self.nested:
+            return ast.literal_eval(value)
         try:
             return ast.literal_eval(value.strip())
         except (SyntaxError, ValueError) as err:
             raise ValueError(str(err)) from None
 
     def outside(self, value):
-        try:
-            items = [element for outer in value for element in outer] if self.nested else list(value)
-        except TypeError:
-            kind = "a list of lists" if self.nested else "a tuple"
-            raise UserError(f"Hyperparameter {self.name}: {value!r} is not {kind}") from None
+        # A value that is not a (nested) sequence raises TypeError here, as in the real validate_range.
+        items = [element for outer in value for element in outer] if self.nested else list(value)
         return any(item not in self.allowed for item in items)
 
 
@@ -170,10 +182,8 @@ def _objective_rule(value, given):
 
 
 def _eval_metric_rule(value, given):
-    if "objective" not in given:
-        # The real toolkit reads dependencies["objective"] here and stops with KeyError: 'objective'.
-        raise UserError("Hyperparameter eval_metric needs objective to be set as well (the real image stops "
-                        "here with KeyError: 'objective')")
+    # The real validator reads dependencies["objective"]: without an objective the job stops with
+    # KeyError: 'objective', and so it does here.
     objective = given["objective"]
     if "auc" in value and not any(objective.startswith(kind) for kind in ("binary:", "rank:")):
         raise UserError("Metric 'auc' can only be applied for classification and ranking problems.")
@@ -196,7 +206,9 @@ def _interaction_rule(value, given):
 def _updater_rule(value, given):
     if given.get("booster") == "gblinear":
         if not (len(value) == 1 and value[0] in LINEAR_UPDATERS):
-            raise UserError("Linear updater should be one of these options: 'shotgun', 'coord_descent'.")
+            # The real message formats a generator and joins its text letter by letter: kept as it is.
+            raise UserError("Linear updater should be one of these options: {}.".format(
+                ", ".join("'{0}'".format(updater for updater in LINEAR_UPDATERS))))
     elif given.get("process_type") == "update":
         if not all(item in ("refresh", "prune") for item in value):
             raise UserError("process_type 'update' can only be used with updater 'refresh' and 'prune'")
@@ -206,7 +218,7 @@ def _updater_rule(value, given):
                             "'grow_histmaker', 'grow_skmaker', 'grow_quantile_histmaker', 'sync', 'refresh', "
                             "'prune', 'shortgun', 'coord_descent'.")
         if sum(item in TREE_GROW_UPDATERS for item in value) > 1:
-            raise UserError("Only one tree grow plugin can be selected. Choose one from the following: "
+            raise UserError("Only one tree grow plugin can be selected. Choose one from thefollowing: "
                             "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_skmaker'")
 
 
@@ -292,6 +304,27 @@ def _table():
 HYPERPARAMETERS = {hp.name: hp for hp in _table()}
 
 
+def dependency_order(names):
+    """NAMES in the order the real toolkit validates their rules: Hyperparameters._sort_dependencies
+    visits each name depth-first, its given dependencies first, and validate() pops from the end of the
+    stack it builds, so every rule runs after the rules of the hyperparameters it depends on."""
+    visited = {name: False for name in names}
+    stack = []
+
+    def visit(name):
+        visited[name] = True
+        rule = HYPERPARAMETERS[name].rule
+        for dependency in (rule[1] if rule else ()):
+            if dependency in visited and not visited[dependency]:
+                visit(dependency)
+        stack.insert(0, name)
+
+    for name in names:
+        if not visited[name]:
+            visit(name)
+    return list(reversed(stack))
+
+
 def validate(raw):
     """SageMaker's string values -> typed values for xgb.train, or a UserError that says what is wrong."""
     given = {}
@@ -302,23 +335,29 @@ def validate(raw):
             raise UserError(f"Missing required hyperparameter: {name}")
     parsed = {}
     for name, value in given.items():  # 3. known names, parsed
-        hp = HYPERPARAMETERS.get(name)
-        if hp is None:
+        # Raised while the lookup's KeyError (or the parser's ValueError) is handled, as in the real
+        # toolkit: the failure file's traceback then shows both exceptions.
+        try:
+            hp = HYPERPARAMETERS[name]
+        except KeyError:
             raise UserError(f"Extraneous hyperparameter found: {name}")
         try:
             parsed[name] = hp.parse(value)
-        except (TypeError, ValueError, AttributeError):
-            raise UserError(f"Hyperparameter {name}: could not parse value") from None
+        except ValueError as err:
+            raise UserError(f"Hyperparameter {name}: could not parse value", caused_by=err)
     for name, value in parsed.items():  # 4. ranges
         try:
             HYPERPARAMETERS[name].check_range(value)
         except UserError:
             raise
         except Exception as err:  # noqa: BLE001 - the real toolkit reports these as its own failure
-            raise AlgorithmError(f"Hyperparameter {name}: unexpected failure when validating {value}") from err
-    for name, value in parsed.items():  # 5. rules between hyperparameters
-        hp = HYPERPARAMETERS[name]
-        if hp.rule:
-            check, needs = hp.rule
-            check(value, {dep: parsed[dep] for dep in needs if dep in parsed})
-    return parsed
+            raise AlgorithmError(f"Hyperparameter {name}: unexpected failure when validating {value}",
+                                 caused_by=err)
+    validated = {}
+    for name in dependency_order(list(parsed)):  # 5. rules between hyperparameters
+        rule = HYPERPARAMETERS[name].rule
+        if rule:
+            check, needs = rule
+            check(parsed[name], {dep: validated[dep] for dep in needs if dep in validated})
+        validated[name] = parsed[name]
+    return validated

@@ -2,18 +2,24 @@
 
 Follows src/sagemaker_xgboost_container/algorithm_mode/serve.py on branch 1.7-1 of
 github.com/aws/sagemaker-xgboost-container, in the same order:
-1. body over MAX_CONTENT_LENGTH (default 6291456 bytes) -> 413; empty body -> 204;
+1. the body is Flask's `request.data`, read with the same Werkzeug (0.15.6) as the real image: a
+   request with a Content-Type goes through Werkzeug's form parser first, which refuses a body over
+   MAX_CONTENT_LENGTH (default 6291456 bytes) with 413 and leaves a form-encoded body (curl -d's
+   default) in request.form, so that `data` is empty; an empty body -> 204;
 2. Content-Type not accepted -> 415 with the reason (the real image also answers 415 when the body
    cannot be read as that type);
 3. model cannot be loaded -> 500 "Unable to load model: ...";
 4. prediction fails (too many columns, ...) -> 400 "Unable to evaluate payload provided: ...";
 5. Accept (first media type, parameters dropped, case ignored): missing or */* ->
-   SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT or text/csv; not one of application/json,
+   SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (not checked) or text/csv; not one of application/json,
    application/jsonlines, application/x-recordio-protobuf, text/csv -> 406;
-6. the answer (predictions.py), with the accepted type as Content-Type.
-Deliberate difference: without SAGEMAKER_INFERENCE_OUTPUT the real image fails with 500 for
-application/jsonlines and application/x-recordio-protobuf (its encoder does not know them); the twin
-answers 406 and says which setting enables them.
+6. the answer (predictions.py), with the accepted type as Content-Type; without
+   SAGEMAKER_INFERENCE_OUTPUT a type sagemaker-containers' encoder cannot write (application/jsonlines,
+   application/x-recordio-protobuf, or any default accept but NPY) is a 500, as on AWS.
+Routes as Flask and nginx make them: HEAD is answered wherever GET is (Werkzeug adds it), a known path
+with another method is 405, any other path is nginx's 404 with the body {}.
+In front of the real Flask app nginx has read the whole request before Flask answers 413; here the
+server reads (and drops) the rest of the body first, so the client gets the 413 and not a reset.
 
 A plain WSGI application (werkzeug's request and response objects): four routes need no framework.
 Bad input never stops the server.
@@ -25,13 +31,21 @@ import os
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-import opt_ml
-import predictions
-from errors import UserError, short_message
+from . import predictions
+from .errors import UserError, short_message
 
 log = logging.getLogger("xgboost-twin")
 SUPPORTED_ACCEPTS = ["application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/csv"]
-SELECTABLE_ONLY = ("application/jsonlines", "application/x-recordio-protobuf")
+
+
+def _drain(environ):
+    """Read what is left of the request body, so that answering early does not reset the connection."""
+    stream, left = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)
 
 
 def _truthy(name):
@@ -63,7 +77,7 @@ def create_app(model_dir=None):
                                        "BatchStrategy": "MULTI_RECORD",
                                        "MaxPayloadInMB": int(max_bytes / (1024 ** 2))})
     try:
-        model, load_error = predictions.load(model_dir or opt_ml.MODEL_DIR, ensemble), None
+        model, load_error = predictions.load(model_dir or os.environ.get("SM_MODEL_DIR", "/opt/ml/model"), ensemble), None
         log.info("Model loaded: objective %s, %d booster(s)", model.objective, len(model.boosters))
     except Exception as err:  # noqa: BLE001 - /ping reports it; the server keeps running like the real one
         model, load_error = None, f"Unable to load model: {err}"
@@ -76,8 +90,9 @@ def create_app(model_dir=None):
 
     def invocations(request):
         try:
-            body = request.get_data(cache=False)
+            body = request.get_data(cache=False, parse_form_data=True)  # Flask's request.data
         except RequestEntityTooLarge:
+            _drain(request.environ)
             return text(f"payload too large: the limit is {max_bytes} bytes (MAX_CONTENT_LENGTH)", 413)
         if not body:
             return Response(b"", status=204)
@@ -103,29 +118,28 @@ def create_app(model_dir=None):
             except Exception as err:  # noqa: BLE001 - a setting of the endpoint, not of the request
                 return text(str(err), 500)
             return Response(payload, status=200, mimetype=accept)
-        if accept in SELECTABLE_ONLY and not batch:
-            return text(f"Accept type {accept} needs selectable inference output: set SAGEMAKER_INFERENCE_OUTPUT "
-                        "(e.g. predicted_label,probability); without it this algorithm answers text/csv or "
-                        "application/json", 406)
-        if accept not in SUPPORTED_ACCEPTS and not batch:
-            return text(f"Accept type {accept} (from SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) is not supported. "
-                        f"Please use supported accept types: {SUPPORTED_ACCEPTS}.", 406)
-        return Response(predictions.encode(predicted, accept, batch), status=200, mimetype=accept)
+        try:
+            payload = predictions.encode(predicted, accept, batch)
+        except predictions.UnsupportedFormat as err:  # an uncaught exception in the real Flask app: 500
+            return text(str(err), 500)
+        return Response(payload, status=200, mimetype=accept)
 
     routes = {
         ("GET", "/ping"): ping,
         ("GET", "/execution-parameters"): lambda request: Response(execution_parameters, mimetype="application/json"),
         ("POST", "/invocations"): invocations,
     }
+    routes.update({("HEAD", path): handler for (method, path), handler in list(routes.items()) if method == "GET"})
     known_paths = {path for _, path in routes}
 
     def app(environ, start_response):
         request = Request(environ)
         request.max_content_length = max_bytes
         handler = routes.get((request.method, request.path))
-        if handler is None:
-            status = 405 if request.path in known_paths else 404
-            response = text(f"{status}: {request.method} {request.path} is not part of this container's API", status)
+        if handler is None and request.path in known_paths:
+            response = text(f"405: {request.method} {request.path} is not part of this container's API", 405)
+        elif handler is None:
+            response = Response("{}", status=404)  # nginx.conf.template: location / { return 404 "{}"; }
         else:
             response = handler(request)
             if response.status_code >= 400:

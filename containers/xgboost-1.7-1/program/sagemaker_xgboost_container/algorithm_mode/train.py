@@ -12,28 +12,25 @@ src/sagemaker_xgboost_container/callback.py (get_callbacks):
   tuning objective metric, else of eval_metric; without either there is no early stopping at all); it
   keeps the best model (save_best=True) and maximises the metrics that grow when better;
 - XGBoost errors that name a known user mistake are UserErrors, the rest "XGB train call failed ...";
-- the model is saved with Booster.save_model to /opt/ml/model/xgboost-model, a name without extension,
+- the model is saved with Booster.save_model to MODEL_DIR/xgboost-model, a name without extension,
   so XGBoost 1.7 writes its legacy binary format.
-And from sagemaker-containers v2.8.6.post2 (_trainer.py), how a job ends: "success" in /opt/ml/output,
-or "failure" holding "framework error: \n<traceback>\n<message>" and exit code 1.
+How the job starts and ends (the SM_* variables, the failure file, the exit code, no success file) is
+sagemaker-containers' own code, installed in the image: see ../training.py.
 """
 import logging
 import os
-import platform
 import signal
-import sys
-import traceback
 import warnings
+from pathlib import Path
 
 import xgboost as xgb
 
-import channels
-import data
-import hyperparameters
-import metrics
-import opt_ml
-from content_types import get_content_type
-from errors import AlgorithmError, UserError, short_message
+from . import channels
+from . import data
+from . import hyperparameters
+from . import metrics
+from .content_types import get_content_type
+from .errors import AlgorithmError, UserError, short_message
 
 log = logging.getLogger("xgboost-twin")
 MODEL_NAME = "xgboost-model"
@@ -50,32 +47,31 @@ CUSTOMER_ERRORS = [
     "Check failed: label_correct TweedieRegression: label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 ]
-def train_job():
-    raw = opt_ml.read_json(opt_ml.HYPERPARAMETERS, default={})
-    if "sagemaker_program" in raw or "sagemaker_submit_directory" in raw:
-        raise UserError("This local twin runs the built-in algorithm only, not a training script "
-                        "(framework mode, sagemaker_program)")
-    config = hyperparameters.validate(raw)
+
+
+def sagemaker_train(train_config, data_config, train_path, val_path, model_dir, sm_hosts, sm_current_host,
+                    checkpoint_config):
+    """The real sagemaker_train's signature: the raw hyperparameters.json and inputdataconfig.json objects,
+    the channel folders from SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION, SM_MODEL_DIR, SM_HOSTS."""
+    config = hyperparameters.validate(train_config)
     if config.get("updater"):
         config["updater"] = ",".join(config["updater"])
-    data_config = channels.validate(opt_ml.read_json(opt_ml.INPUT_DATA_CONFIG))
+    data_config = channels.validate(data_config)
     # What the twin does not do: each refusal says so instead of training something different.
     if "_kfold" in config:
         raise UserError("k-fold cross-validation (_kfold) is not implemented by this local twin")
     if config.pop("use_dask_gpu_training", "false") == "true":
         raise UserError("Dask GPU training is not implemented by this local twin (it has no GPU)")
-
-    hosts = opt_ml.read_json(opt_ml.RESOURCE_CONFIG, default={}).get("hosts") or ["algo-1"]
-    if len(hosts) > 1:
-        raise UserError(f"This local twin trains on one host only; the job has {len(hosts)}: {hosts}")
+    if len(sm_hosts) > 1:
+        raise UserError(f"This local twin trains on one host only; the job has {len(sm_hosts)}: {sm_hosts}")
     if data_config["train"]["TrainingInputMode"] == channels.PIPE:
         raise UserError("Pipe mode is not implemented by this local twin: use File mode")
-    if opt_ml.read_json(opt_ml.CHECKPOINT_CONFIG, default={}).get("LocalPath"):
+    if checkpoint_config.get("LocalPath"):
         log.warning("A checkpoint location is configured; this local twin writes no checkpoints")
 
     content_type = get_content_type(data_config["train"].get("ContentType"))
-    train_path = opt_ml.channel_dir("train")
-    val_path = opt_ml.channel_dir("validation") if "validation" in data_config else None
+    train_path = Path(train_path)
+    val_path = Path(val_path) if val_path else None
     train_size = data.size(train_path)
     val_size = data.size(val_path) if val_path else 0
     if train_size:
@@ -92,10 +88,11 @@ def train_job():
         raise UserError(f"No data in training channel path {train_path}")
     if val_path and val_matrix is None:
         raise UserError(f"No data in validation channel path {val_path}")
-    booster = fit(config, train_matrix, val_matrix)
-    opt_ml.MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(opt_ml.MODEL_DIR / MODEL_NAME))
-    log.info("Stored trained model at %s", opt_ml.MODEL_DIR / MODEL_NAME)
+    booster = fit(config, train_matrix, val_matrix, model_dir)
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(model_dir / MODEL_NAME))
+    log.info("Stored trained model at %s", model_dir / MODEL_NAME)
 
 
 def _warn_if_same_files(train_path, val_path):
@@ -108,7 +105,7 @@ def _warn_if_same_files(train_path, val_path):
                         train_path / path.relative_to(val_path), path, path.stat().st_size)
 
 
-def fit(config, train_matrix, val_matrix):
+def fit(config, train_matrix, val_matrix, model_dir=None):
     """xgb.train with the algorithm's callbacks; returns the booster (the best one after early stopping)."""
     config = dict(config)
     num_round = config.pop("num_round")
@@ -130,7 +127,7 @@ def fit(config, train_matrix, val_matrix):
 
     callbacks = [xgb.callback.EvaluationMonitor()]
     if save_on_termination == "true":
-        callbacks.append(SaveEachRound())
+        callbacks.append(SaveEachRound(Path(model_dir)))
         signal.signal(signal.SIGTERM, lambda signo, frame: os._exit(0))
     if val_matrix is not None and stop_metric and early_stopping_rounds:
         callbacks.append(xgb.callback.EarlyStopping(
@@ -150,32 +147,13 @@ def fit(config, train_matrix, val_matrix):
 
 
 class SaveEachRound(xgb.callback.TrainingCallback):
-    """save_model_on_termination=true: the model so far is in /opt/ml/model after every round."""
+    """save_model_on_termination=true: the model so far is in the model folder after every round."""
+
+    def __init__(self, model_dir):
+        super().__init__()
+        self.model_dir = model_dir
 
     def after_iteration(self, model, epoch, evals_log):
-        opt_ml.MODEL_DIR.mkdir(parents=True, exist_ok=True)
-        model.save_model(str(opt_ml.MODEL_DIR / MODEL_NAME))
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        model.save_model(str(self.model_dir / MODEL_NAME))
         return False
-
-
-def main():
-    log.info("Local twin of sagemaker-xgboost:1.7-1 (not AWS's image): XGBoost %s, Python %s, algorithm mode",
-             xgb.__version__, platform.python_version())
-    try:
-        train_job()
-    except Exception as err:  # noqa: BLE001 - every failure is reported the same way
-        message = str(err)
-        if isinstance(err, KeyError):
-            message = f"KeyError: {message}"
-        failure = f"framework error: \n{traceback.format_exc(limit=-1)}\n{message}"
-        opt_ml.write_output("failure", failure)
-        log.error("Reporting training FAILURE")
-        log.error(failure)
-        sys.stdout.flush()
-        sys.exit(1)
-    opt_ml.write_output("success", "")
-    log.info("Reporting training SUCCESS")
-
-
-if __name__ == "__main__":
-    main()

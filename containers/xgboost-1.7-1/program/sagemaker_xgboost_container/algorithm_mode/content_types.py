@@ -7,7 +7,7 @@ Follows src/sagemaker_xgboost_container/data_utils.py (get_content_type, VALID_C
   text/x-libsvm, parquet | application/x-parquet, recordio-protobuf | application/x-recordio-protobuf;
 - parameters such as charset are allowed and ignored; the comparison ignores case.
 """
-from errors import UserError
+from .errors import UserError
 
 CSV, LIBSVM, PARQUET, RECORDIO_PROTOBUF = "csv", "libsvm", "parquet", "recordio-protobuf"
 NAMES = {

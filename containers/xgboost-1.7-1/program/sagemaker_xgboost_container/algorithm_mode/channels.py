@@ -3,7 +3,9 @@
 Follows, on branch 1.7-1 of github.com/aws/sagemaker-xgboost-container,
 src/sagemaker_xgboost_container/algorithm_mode/channel_validation.py and
 src/sagemaker_algorithm_toolkit/channel_validation.py:
-- `train` is required, `validation` optional, `code` optional (text/python, File, FullyReplicated);
+- `train` is required, `validation` optional, `code` optional (text/python, File, FullyReplicated); in a
+  job the "Missing required channel: train" check is never reached: ../training.py reads
+  SM_CHANNEL_TRAIN first and stops with KeyError, as the real image does;
 - any other channel: "Extraneous channel found: NAME";
 - a channel without ContentType gets text/libsvm;
 - (ContentType, TrainingInputMode, S3DistributionType) must be one of the supported triples, compared
@@ -15,8 +17,8 @@ but SDK local mode writes no S3DistributionType. The real image then stops with 
 'S3DistributionType' (github.com/aws/sagemaker-xgboost-container/issues/155); the twin takes the
 missing values as File and FullyReplicated, so the same notebook runs in local mode.
 """
-from content_types import VALID, VALID_PIPED
-from errors import UserError
+from .content_types import VALID, VALID_PIPED
+from .errors import UserError
 
 FILE, PIPE = "File", "Pipe"
 DISTRIBUTIONS = ("ShardedByS3Key", "FullyReplicated")

@@ -1,0 +1,1 @@
+"""The built-in algorithm (no user code): hyperparameters, channels, data, training, serving."""
