@@ -166,6 +166,13 @@ def fill_wheelhouse(context, say=print):
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"pip download failed for {requirements}:\n{result.stderr[-3000:]}")
+    # optional: packages an image installs with --no-deps (their declared dependencies are not wanted)
+    no_deps = Path(context) / "requirements-no-deps.txt"
+    if no_deps.exists():
+        cmd = [*cmd[:cmd.index("-r")], "--no-deps", "-r", str(no_deps), "-d", str(wheelhouse)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"pip download failed for {no_deps}:\n{result.stderr[-3000:]}")
     return wheelhouse
 
 

@@ -7,6 +7,7 @@ the PyTorch inference toolkit's hooks (https://github.com/aws/sagemaker-inferenc
 src/sagemaker_inference/transformer.py: transform_fn alone or input_fn/predict_fn/output_fn, an optional
 trailing context argument, str bodies for JSON and CSV).
 """
+import io
 import json
 import types
 
@@ -132,3 +133,149 @@ def test_default_input_and_output_handlers_round_trip_csv_and_refuse_unknown_typ
         defaults.output_fn(tensor, "text/html")
     with pytest.raises(errors.BadRequest):
         defaults.input_fn("[[1, 2", "application/json")
+
+
+# ---- pytorch-byom-inference/program/model_server.py: the model server's part in the framework twins ------------
+# The twins run AWS's handler service unchanged; these tests pin what the model server around it does, each
+# against its source: pytorch/serve v0.12.0 (ts/) and awslabs/multi-model-server v1.1.8 (mms/).
+
+@pytest.fixture
+def model_server(program_module, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    return program_module("pytorch-byom-inference", "model_server")
+
+
+class _RecordingService:
+    """A handler service as the toolkits write one: initialize(context) once, handle(data, context) per batch."""
+
+    def __init__(self, reply):
+        self.reply, self.seen = reply, []
+
+    def initialize(self, context):
+        self.initialized_with = context
+
+    def handle(self, data, context):
+        self.seen.append((data, dict(context.request_processor[0].get_request_properties())))
+        return self.reply(data, context)
+
+
+def test_the_worker_gives_the_handler_the_body_as_bytes_and_the_headers_as_sent(model_server, tmp_path):
+    """ts/service.py:84-108 (mms/service.py:65-85): data = [{"body": value}], headers = the parameter's own
+    {"body": {"content-type": ...}} first, then every request header by the name the client sent; with
+    decode_input_request=false (the toolkit's default-ts.properties) the value is the raw bytes."""
+    service = _RecordingService(lambda data, context: [b"ok"])
+    worker = model_server.Worker(service, tmp_path, "torchserve")
+    worker.invoke(b'{"a": 1}', {"Content-Type": "application/json; charset=utf-8", "Accept": "text/csv"},
+                  "application/json")
+    data, headers = service.seen[0]
+    assert data == [{"body": b'{"a": 1}'}]
+    assert headers == {"body": {"content-type": "application/json"},
+                       "Content-Type": "application/json; charset=utf-8", "Accept": "text/csv"}
+
+
+@pytest.mark.parametrize("server, version, extra", [("torchserve", "0.12.0", {"limit_max_image_pixels": True}),
+                                                    ("mms", "1.1.8", {})])
+def test_the_context_has_the_system_properties_of_the_real_server(model_server, tmp_path, server, version, extra):
+    """ts/context.py:26-35 and mms/context.py:22-31: model_name, model_dir, gpu_id (None on CPU), batch_size 1,
+    server_name "MMS" (TorchServe keeps MMS's name), the server's version."""
+    service = _RecordingService(lambda data, context: [b""])
+    model_server.Worker(service, tmp_path, server)
+    context = service.initialized_with
+    assert context.model_name == "model"
+    assert context.system_properties == {"model_dir": str(tmp_path), "gpu_id": None, "batch_size": 1,
+                                         "server_name": "MMS", "server_version": version, **extra}
+
+
+def test_the_context_api_the_toolkit_and_user_code_call(model_server, tmp_path):
+    """ts/context.py:73-124 / mms/context.py:56-101: request headers by index and name, response content type,
+    status and headers per request; TorchServe adds get_sequence_id and model_yaml_config."""
+    def reply(data, context):
+        assert context.get_request_header(0, "X-Amzn-SageMaker-Custom-Attributes") == "k=v"
+        assert context.get_all_request_header(0)["Accept"] == "text/csv"
+        assert context.get_request_id(0) == context.request_ids[0]
+        assert context.get_sequence_id(0) is None and context.model_yaml_config == {}
+        assert context.metrics is None  # the servers' metrics objects are not reproduced (README: differences)
+        context.set_response_content_type(0, "text/csv")
+        context.set_response_header(0, "X-Custom", "1")
+        context.set_response_status(code=202, phrase="Accepted later")
+        return ["1\n"]
+
+    answer = model_server.Worker(_RecordingService(reply), tmp_path, "torchserve").invoke(
+        b"x", {"Accept": "text/csv", "X-Amzn-SageMaker-Custom-Attributes": "k=v"}, "text/plain")
+    assert (answer.status, answer.phrase, answer.body) == (202, "Accepted later", b"1\n")
+    assert answer.headers == {"content-type": "text/csv", "X-Custom": "1"}
+    mms_context = model_server.CONTEXTS["mms"](tmp_path)
+    assert not hasattr(mms_context, "get_sequence_id")  # MMS 1.1.8's context has no sequences
+
+
+@pytest.mark.parametrize("reply, status, message", [
+    (lambda data, context: 1 / 0, 503, "Prediction failed"),                       # service.py:142-154
+    (lambda data, context: b"not a list", 503, "Invalid model predict output"),      # service.py:156-164
+    (lambda data, context: [b"a", b"b"], 503, "number of batch response mismatched"),  # service.py:166-175
+    (lambda data, context: [object()], 503, "Unsupported model output data type."),  # otf_message_handler:148-152
+])
+def test_what_the_handler_lets_escape_is_the_servers_json_error(model_server, tmp_path, reply, status, message):
+    """The worker's failure codes, sent by the frontend as NettyUtils.sendError: ErrorResponse(code,
+    "InternalServerException", message) pretty-printed plus a newline (RestJob.java:233-247, NettyUtils.java:101-106;
+    MMS Job.java:114-127)."""
+    answer = model_server.Worker(_RecordingService(reply), tmp_path, "torchserve").invoke(b"x", {}, None)
+    assert answer.status == status and answer.headers == {"Content-Type": "application/json"}
+    assert answer.body.decode() == (f'{{\n  "code": {status},\n  "type": "InternalServerException",\n'
+                                    f'  "message": "{message}"\n}}\n')
+
+
+def test_answers_are_bytes_text_or_indented_json(model_server, tmp_path):
+    """otf_message_handler.py:127-147: bytes as they are, str as UTF-8, anything else json.dumps(indent=2)."""
+    answers = iter([[b"\x00\x01"], ["caf\u00e9"], [{"a": [1, 2]}]])
+    worker = model_server.Worker(_RecordingService(lambda data, context: next(answers)), tmp_path, "mms")
+    assert worker.invoke(b"", {}, None).body == b"\x00\x01"
+    assert worker.invoke(b"", {}, None).body == "caf\u00e9".encode()
+    assert worker.invoke(b"", {}, None).body == json.dumps({"a": [1, 2]}, indent=2).encode()
+
+
+def test_torchserve_sends_a_tensor_as_torch_save_bytes_and_mms_cannot(model_server, tmp_path):
+    """ts/protocol/otf_message_handler.py:136-142 (torch.save); MMS has no such branch: json.dumps fails, 503."""
+    import torch
+
+    reply = lambda data, context: [torch.tensor([1.0, 2.0])]  # noqa: E731
+    sent = model_server.Worker(_RecordingService(reply), tmp_path, "torchserve").invoke(b"", {}, None)
+    assert torch.equal(torch.load(io.BytesIO(sent.body)), torch.tensor([1.0, 2.0]))
+    assert model_server.Worker(_RecordingService(reply), tmp_path, "mms").invoke(b"", {}, None).status == 503
+
+
+def test_the_handler_module_must_define_exactly_one_class(model_server, tmp_path, monkeypatch):
+    """ts/model_loader.py:175-192, mms/model_loader.py:129-138: no module-level `handle`, so the one class
+    defined in the module is the service; two classes are refused."""
+    (tmp_path / "one_service.py").write_text("from json import JSONDecoder\nclass S:\n"
+                                             "    def initialize(self, context): pass\n"
+                                             "    def handle(self, data, context): return []\n")
+    (tmp_path / "two_services.py").write_text("class A:\n    pass\nclass B:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert type(model_server.load_handler_service("one_service")).__name__ == "S"  # imported classes do not count
+    with pytest.raises(ValueError, match="Expected only one class"):
+        model_server.load_handler_service("two_services")
+
+
+def test_the_worker_process_has_code_and_model_on_the_path_the_model_as_cwd_and_mxnets_threads(model_server):
+    """sagemaker-mxnet-inference v1.5.5 serving.py:25-36 (four variables, only where unset); the launchers put
+    /opt/ml/model/code on PYTHONPATH (torchserve.py:109-117, sagemaker-inference v1.6.1 model_server.py:124-136)
+    and the servers add the model folder after it and start the worker in it (TorchServe EnvironmentUtils.java:
+    24-54 and WorkerLifeCycle.java:192; MMS WorkerLifeCycle.java:54-80,160); in sys.path PYTHONPATH comes after
+    the worker's own folder."""
+    environ, path, moved_to = {"OMP_NUM_THREADS": "4"}, ["/opt/program", "/site-packages"], []
+    model_server.prepare_worker_process("mms", "/opt/ml/model/code", "/opt/ml/model", environ, path, moved_to.append)
+    assert environ == {"OMP_NUM_THREADS": "4", "MXNET_CPU_WORKER_NTHREADS": "1", "MXNET_CPU_PRIORITY_NTHREADS": "1",
+                       "MXNET_KVSTORE_REDUCTION_NTHREADS": "1"}
+    assert path == ["/opt/program", "/opt/ml/model/code", "/opt/ml/model", "/site-packages"]
+    assert moved_to == ["/opt/ml/model"]
+    torchserve_environ = {}
+    model_server.prepare_worker_process("torchserve", "/code", "/model", torchserve_environ, [], lambda d: None)
+    assert torchserve_environ == {}
+
+
+def test_ping_answers_healthy_as_json(model_server):
+    """TorchServe InferenceRequestHandler.java:68-81 with StatusResponse (only `status` exposed), GSON pretty plus a
+    newline (NettyUtils.java:80-99); MMS ModelManager.java:221-241 the same body, 200."""
+    answer = model_server.ping_answer()
+    assert (answer.status, answer.body, answer.headers) == (200, b'{\n  "status": "Healthy"\n}\n',
+                                                            {"Content-Type": "application/json"})

@@ -25,6 +25,13 @@ def test_the_endpoint_classifies_at_least_90_percent_of_the_360_test_digits(lab0
     assert results["test_accuracy"] >= 0.90
 
 
+def test_refused_requests_keep_the_toolkits_status_and_a_plain_exception_is_a_500(lab03a_run):
+    """The lab's hooks raise GenericInferenceToolkitError(400/415) for what they refuse and leave json.loads
+    unguarded; AWS's toolkit answers a BaseInferenceToolkitError with its status and anything else with 500
+    (github.com/aws/sagemaker-pytorch-inference-toolkit v2.0.25 src/sagemaker_inference/transformer.py:167-176)."""
+    assert lab03a_run["results"]["refused_statuses"] == [400, 400, 415, 500]
+
+
 def test_every_epoch_the_script_printed_was_read_from_the_jobs_log(lab03a_run):
     assert lab03a_run["results"]["epochs"] == EPOCHS
     assert lab03a_run["results"]["final_validation_accuracy"] >= 0.90

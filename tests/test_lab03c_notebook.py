@@ -1,6 +1,7 @@
 """Lab 03c (LEGACY MXNet) executed end to end in local mode with papermill, as `./workshop labs` runs it: a
-Gluon script on the MXNet 1.9 training twin, its exported model served by the inference twin first with the
-serving toolkit's defaults, then with inference.py hooks added to the archive."""
+Gluon script on the MXNet 1.9 training twin; its exported model refused by the inference twin without
+code/inference.py, served with the serving toolkit's defaults once an empty inference.py is added, then with
+inference.py hooks added to the archive."""
 import pytest
 
 from lab_runs import assert_nothing_left_running, execute_lab
@@ -24,9 +25,16 @@ def test_the_endpoint_with_hooks_classifies_at_least_90_percent_of_the_30_test_f
     assert results["test_accuracy"] >= 0.90
 
 
+def test_the_archive_without_inference_py_is_refused_at_start(lab03c_run):
+    """The MXNet handler service imports the user module or fails: ValueError('import_module exception: ...')
+    (github.com/aws/sagemaker-mxnet-inference-toolkit v1.5.5, handler_service.py:48-53)."""
+    assert lab03c_run["results"]["bare_archive_refused"] is True
+
+
 def test_the_default_handlers_answer_one_raw_score_per_class(lab03c_run):
-    """With no code/inference.py the MXNet serving toolkit's default predict_fn returns the Module's output:
-    for iris, 3 scores per row (github.com/aws/sagemaker-mxnet-inference-toolkit, default_inference_handler.py)."""
+    """With an inference.py that defines no hook the MXNet serving toolkit's default predict_fn returns the
+    Module's output: for iris, 3 scores per row (github.com/aws/sagemaker-mxnet-inference-toolkit v1.5.5,
+    default_inference_handler.py:192-204)."""
     assert lab03c_run["results"]["default_scores_per_row"] == 3
 
 

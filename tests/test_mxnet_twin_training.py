@@ -2,20 +2,22 @@
 (mxnet-training:1.9-cpu-py38), run against the built image.
 
 Sources of the rules (each test names the one it follows):
-- [tk]  https://github.com/aws/sagemaker-training-toolkit v5.1.4 (the sdist the image installs):
-        src/sagemaker_training/trainer.py (success/failure files, exit codes), environment.py (SM_* variables),
-        mapping.py (hyperparameters -> command-line arguments), process.py (the `python -- script` command),
-        errors.py (ExecuteUserScriptError)
+- [tk]  https://github.com/aws/sagemaker-training-toolkit v4.3.1 (the version in AWS's MXNet 1.9 DLC, see the
+        container README; the sdist the image installs): src/sagemaker_training/trainer.py (success/failure
+        files, exit codes), environment.py (SM_* variables), mapping.py (hyperparameters -> command-line
+        arguments), process.py (capture_error=False: `subprocess.Popen(cmd)`, no shell), errors.py
+        (ExecuteUserScriptError)
 - [mtk] https://github.com/aws/sagemaker-mxnet-training-toolkit v4.3.0: src/sagemaker_mxnet_container/training.py
         (plain process runner unless sagemaker_parameter_server_enabled / sagemaker_mpi_enabled; runs the
         script without capturing its stderr), training_utils.py (model-symbol.json, model-0000.params,
         model-shapes.json)
-- [dlc] https://github.com/aws/deep-learning-containers/blob/master/mxnet/training/docker/1.9/py3/Dockerfile.cpu
-        (ENV SAGEMAKER_TRAINING_MODULE=sagemaker_mxnet_container.training:main)
+- [dlc] https://github.com/aws/deep-learning-containers tag v1.5-mx-sagemaker-1.9.0-tr-cpu-py38 (2022-11-18):
+        mxnet/training/docker/1.9/py3/Dockerfile.cpu (ENV SAGEMAKER_TRAINING_MODULE=
+        sagemaker_mxnet_container.training:main; pandas==1.3.0, scikit-learn, scipy==1.7.0 at lines 109-136;
+        `pip install --upgrade sagemaker-mxnet-training` unpinned at line 208)
 - [sdk] https://github.com/aws/sagemaker-python-sdk (v3, sagemaker 3.27): sagemaker-train/src/sagemaker/train/
         constants.py, templates.py, container_drivers/scripts/environment.py (ModelTrainer with SourceCode runs
         `/bin/bash -c ... sm_train.sh`, which needs python3 and pip3, and writes its own SM_* set)
-- [b1]  the observed run of the real `train` in ../shared/contracts/NEXT_LABS.md section B1
 - [lab] labs/03c_mxnet_legacy/code/train.py: one `epoch=N train_loss=X validation_loss=Y validation_accuracy=Z` line per epoch
 Expected values come from those sources, never from the twin's files.
 """
@@ -32,13 +34,15 @@ from smworkshop.paths import LABS
 import training_twins
 from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
     test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
-    test_job_succeeds_and_writes_the_success_file)
+    test_job_succeeds_and_writes_the_success_file,
+    test_the_logged_command_is_the_interpreter_then_the_script_without_an_end_of_options_marker,
+    test_without_the_shell_every_value_reaches_the_script_whole)
 from training_twins import prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "mxnet-1.9-base"
 CONTAINER = "mxnet-1.9-training"
-# B6 of NEXT_LABS.md: what sagemaker.core.image_uris.retrieve returns in the pinned SDK.
+# What sagemaker.core.image_uris.retrieve returns in the pinned SDK (sagemaker-core image_uri_config/mxnet.json).
 URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/mxnet-training:1.9-cpu-py38"
 RETRIEVE = dict(py_version="py38", image_scope="training", instance_type="ml.m5.xlarge")
 LAB_CODE = LABS / "03c_mxnet_legacy" / "code"
@@ -121,12 +125,25 @@ def test_the_image_says_it_is_a_legacy_twin_and_has_what_the_sdk_driver_needs(tw
     assert probe.returncode == 0, probe.stderr
     assert "MODULE=sagemaker_mxnet_container.training:main" in probe.stdout
     assert "IMDS=true" in probe.stdout
+    # [dlc] the toolkits of the DLC's last build: sagemaker-mxnet-training 4.3.0 (its last release, 2020) and,
+    # unpinned below it, sagemaker-training 4.3.1 (tag v4.3.1 2022-10-27; v4.3.2 2022-11-29, after the build)
     versions = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c",
                                "import importlib.metadata as m, mxnet, numpy, sys; print(m.version('sagemaker-training'),"
                                " m.version('sagemaker-mxnet-training'), mxnet.__version__, numpy.__version__,"
                                " '%d.%d' % sys.version_info[:2])"],
                               capture_output=True, text=True)
-    assert versions.stdout.split() == ["5.1.4", "4.3.0", "1.9.1", "1.23.5", "3.11"], versions.stderr
+    assert versions.stdout.split() == ["4.3.1", "4.3.0", "1.9.1", "1.23.5", "3.11"], versions.stderr
+
+
+def test_a_training_script_can_import_pandas_and_scikit_learn_as_in_the_dlc(twin):
+    """[dlc] Dockerfile.cpu:109-136: pandas==1.3.0, scikit-learn, scipy==1.7.0 beside mxnet. Neither pandas 1.3.0
+    nor scipy 1.7.0 has a Python 3.11 wheel: the twin has the closest that do (README's difference table)."""
+    probe = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c",
+                            "import pandas, sklearn, scipy, mxnet; from sklearn.linear_model import LogisticRegression;"
+                            " print(pandas.__version__, sklearn.__version__, scipy.__version__,"
+                            " LogisticRegression().fit([[0], [1], [2], [3]], [0, 0, 1, 1]).predict([[2.5]])[0])"],
+                           capture_output=True, text=True, timeout=300)
+    assert probe.stdout.split() == ["1.5.3", "1.1.3", "1.9.3", "1"], probe.stderr[-3000:]
 
 
 # ---- a DLC-style job: `train` with sagemaker_program and sagemaker_submit_directory ---------------------
@@ -138,17 +155,17 @@ def dlc_job(twin, tmp_path_factory):
 
 def test_the_environment_is_the_toolkits(dlc_job):
     env = dlc_job["seen"]["env"]
-    # [b1] hyperparameters without the sagemaker_* keys, as JSON and one variable each
+    # [tk] hyperparameters without the sagemaker_* keys, as JSON and one variable each
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "flag": True, "lr": 0.01, "nested": {"a": 1}, "optimizer": "adam"}
     assert (env["SM_HP_EPOCHS"], env["SM_HP_FLAG"], env["SM_HP_LR"], env["SM_HP_OPTIMIZER"]) == ("3", "true", "0.01",
                                                                                               "adam")
     assert json.loads(env["SM_USER_ARGS"]) == dlc_job["seen"]["argv"]
-    # [b1] the script and its folder; [dlc] the framework module
+    # [tk] the script and its folder; [dlc] the framework module
     assert (env["SM_USER_ENTRY_POINT"], env["SM_MODULE_NAME"], env["SM_MODULE_DIR"]) == ("train.py", "train",
                                                                                       "/opt/ml/code")
     assert env["SM_FRAMEWORK_MODULE"] == "sagemaker_mxnet_container.training:main"
     assert json.loads(env["SM_FRAMEWORK_PARAMS"]) == {} and env["SM_LOG_LEVEL"] == "20"
-    # [b1] hosts, channels and paths
+    # [tk] hosts, channels and paths
     assert json.loads(env["SM_HOSTS"]) == ["algo-1"] and env["SM_CURRENT_HOST"] == "algo-1"
     assert json.loads(env["SM_CHANNELS"]) == ["train", "validation"]
     assert env["SM_CHANNEL_TRAIN"] == "/opt/ml/input/data/train"

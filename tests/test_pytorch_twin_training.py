@@ -2,37 +2,46 @@
 (pytorch-training:2.5-cpu-py311), run against the built image.
 
 Sources of the rules (each test names the one it follows):
-- [tk]  github.com/aws/sagemaker-training-toolkit v5.1.4 (the sdist the image installs):
-        src/sagemaker_training/trainer.py (success/failure files, exit codes), environment.py (SM_* variables),
-        mapping.py (hyperparameters -> command-line arguments), process.py (the `python -- script` command),
-        entry_point.py (submit directory, PYTHONPATH, host name resolution), errors.py
-- [ptk] github.com/aws/sagemaker-pytorch-training-toolkit v3.0.0: src/sagemaker_pytorch_container/training.py
-        (MASTER_ADDR, MASTER_PORT=7777, SM_DLC_TORCH_VERSION)
-- [dlc] github.com/aws/deep-learning-containers pytorch/training/docker/2.5/py3/Dockerfile.cpu
-        (ENV SAGEMAKER_TRAINING_MODULE=sagemaker_pytorch_container.training:main)
+- [tk]  github.com/aws/sagemaker-training-toolkit v5.0.0, the version in the published image (see the
+        container README): src/sagemaker_training/trainer.py (success/failure files, exit codes),
+        environment.py (SM_* variables), mapping.py (hyperparameters -> arguments), process.py (the command
+        through /bin/sh), entry_point.py (submit directory, PYTHONPATH, host name resolution), mpi.py
+        (MasterRunner: sshd, `mpirun ... python3 -m mpi4py <script>`), errors.py
+- [ptk] github.com/aws/sagemaker-pytorch-training-toolkit v2.8.1: src/sagemaker_pytorch_container/training.py
+        (MASTER_ADDR, MASTER_PORT=7777, SM_DLC_TORCH_VERSION, capture_error=True, sagemaker_mpi_enabled)
+- [dlc] github.com/aws/deep-learning-containers, tag v1.23-pt-sagemaker-2.5.1-tr-py311:
+        pytorch/training/docker/2.5/py3/Dockerfile.cpu (ENV SAGEMAKER_TRAINING_MODULE, Open MPI + OpenSSH at
+        lines 93-128, the sagemaker stage's packages at lines 281-319, ENTRYPOINT ["bash", "-m",
+        "start_with_right_hostname.sh"] at line 343) and pytorch/training/docker/build_artifacts/
+        start_with_right_hostname.sh + changehostname.c (for `train`: gethostname() = resourceconfig.json's
+        current_host; any other command: `eval "$@"`)
 - [sdk] github.com/aws/sagemaker-python-sdk (v3, sagemaker 3.27): sagemaker-train/src/sagemaker/train/
         constants.py, templates.py, container_drivers/scripts/environment.py (ModelTrainer with SourceCode runs
-        `/bin/bash -c ... sm_train.sh`, which needs python3 and pip3, and writes its own SM_* set)
-- [b1]  the observed run of the real `train` in ../shared/contracts/NEXT_LABS.md section B1
+        `/bin/bash -c ... sm_train.sh` as the container's entrypoint, which needs python3 and pip3, and writes
+        its own SM_* set); sagemaker-train local/local_container.py (the entrypoint is replaced)
 Expected values come from those sources, never from the twin's files.
 """
 import json
 import os
+import re
 import subprocess
 
 import pytest
 
-from smworkshop import images, session
+from smworkshop import docker_run, images, session
 import training_twins
 from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
     test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
-    test_job_succeeds_and_writes_the_success_file)
-from training_twins import TRAIN_CSV, prepare, run_train
+    test_job_succeeds_and_writes_the_success_file,
+    test_the_logged_command_is_the_interpreter_then_the_script_without_an_end_of_options_marker,
+    test_through_the_shell_a_value_with_shell_syntax_fails_the_job_before_the_script_runs,
+    test_through_the_shell_a_value_with_spaces_becomes_several_arguments)
+from training_twins import HYPERPARAMETERS, TRAIN_CSV, prepare, run_train
 
 pytestmark = pytest.mark.docker
 PARENT = "pytorch-2.5-base"
 CONTAINER = "pytorch-2.5-training"
-# [b1]/B6 of NEXT_LABS.md: what sagemaker.core.image_uris.retrieve returns in the pinned SDK.
+# What sagemaker.core.image_uris.retrieve returns in the pinned SDK (sagemaker-core image_uri_config/pytorch.json).
 URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5-cpu-py311"
 RETRIEVE = dict(py_version="py311", image_scope="training", instance_type="ml.m5.xlarge")
 
@@ -78,24 +87,128 @@ def test_the_tag_is_the_uri_the_sdk_gives_for_the_real_image():
     assert images.aws_image_uri("pytorch", "us-east-1", "2.5", **RETRIEVE) == URI
 
 
+def in_image(twin, program, *args):
+    """Run PROGRAM ARGS in the image past its entrypoint ([dlc]: the entrypoint would `eval` them again)."""
+    return subprocess.run(["docker", "run", "--rm", "--entrypoint", program, twin, *args],
+                          capture_output=True, text=True, timeout=300)
+
+
 def test_the_image_says_it_is_a_twin_and_has_what_the_sdk_driver_needs(twin):
     description = images.image_label(twin, "org.opencontainers.image.description")
     assert "LOCAL TWIN" in description and "not AWS's image" in description and "2.13.0" in description
     # [sdk] sm_train.sh runs under /bin/bash and calls python3 and pip3 by name; [tk] the `train` command;
     # [dlc] SAGEMAKER_TRAINING_MODULE as in the DLC.
-    probe = subprocess.run(["docker", "run", "--rm", twin, "bash", "-c",
-                            "command -v train python3 pip3 && pip3 --version && echo MODULE=$SAGEMAKER_TRAINING_MODULE"
-                            " && echo IMDS=$AWS_EC2_METADATA_DISABLED"],
-                           capture_output=True, text=True)
+    probe = in_image(twin, "bash", "-c", "command -v train python3 pip3 && pip3 --version"
+                     " && echo MODULE=$SAGEMAKER_TRAINING_MODULE && echo IMDS=$AWS_EC2_METADATA_DISABLED")
     assert probe.returncode == 0, probe.stderr
     assert "MODULE=sagemaker_pytorch_container.training:main" in probe.stdout
     assert "IMDS=true" in probe.stdout
-    versions = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c",
-                               "import importlib.metadata as m, torch, sys; print(m.version('sagemaker-training'),"
-                               " m.version('sagemaker-pytorch-training'), torch.__version__, sys.version_info[:2])"],
-                              capture_output=True, text=True)
-    assert versions.stdout.split()[:3] == ["5.1.4", "3.0.0", "2.13.0+cpu"], versions.stderr
-    assert "(3, 11)" in versions.stdout
+    # [dlc] Dockerfile.cpu:343 the entrypoint; the CMD is `train` (the DLC's is /bin/bash: README, differences)
+    config = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config}}", twin],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert config["Entrypoint"] == ["bash", "-m", "start_with_right_hostname.sh"] and config["Cmd"] == ["train"]
+
+
+def test_the_toolkits_are_the_versions_the_published_image_carries(twin):
+    """[dlc] Dockerfile.cpu:299-304 `pip install -U ... sagemaker-pytorch-training "sagemaker-training>=5.0.0"`,
+    last built from the Dockerfile on 2025-07-16..22 (PR #5011 turned autopatch off, #5071 on again on
+    2025-07-27; later releases are autopatch builds on that image). Then the newest sagemaker-training was
+    5.0.0 (tag v5.0.0 2025-06-04; v5.1.0 2025-08-08), and pip's resolver had to step back from
+    sagemaker-pytorch-training 2.9.0 (`sagemaker-training>=4.3.0,<=4.8.3`) to 2.8.1 (3.0.0 came 2025-08-25)."""
+    versions = in_image(twin, "python3", "-c", "import importlib.metadata as m, torch, sys; print("
+                        "m.version('sagemaker-training'), m.version('sagemaker-pytorch-training'), torch.__version__,"
+                        " '%d.%d' % sys.version_info[:2])")
+    assert versions.stdout.split() == ["5.0.0", "2.8.1", "2.13.0+cpu", "3.11"], versions.stderr
+
+
+# [dlc] Dockerfile.cpu:281-319 installs these too; the twin does not (README, differences): import names of
+# torchvision, torchaudio, torchtext, fastai, accelerate, spacy, torchtnt, s3torchconnector, shap, seaborn,
+# bokeh, plotly, numba, imageio, smclarify, sagemaker-experiments.
+NOT_INSTALLED = ("torchvision", "torchaudio", "torchtext", "fastai", "accelerate", "spacy", "torchtnt",
+                 "s3torchconnector", "shap", "seaborn", "bokeh", "plotly", "numba", "imageio", "smclarify",
+                 "smexperiments")
+
+
+def test_a_training_script_can_import_what_the_dlc_installs(twin):
+    """[dlc] Dockerfile.cpu:281-319 (sagemaker stage): numpy<2 (also pinned ==1.26.4 by sagemaker 2.248.1),
+    pandas, scikit-learn, scipy, opencv-python==4.11.0.86 (line 177), mpi4py, "sagemaker>=2,<3". Versions are
+    the twin's picks for the DLC's July 2025 build (README); torch.from_numpy must work with numpy 1.x.
+    The rest of the DLC's ML stack (NOT_INSTALLED) is absent: difference rows (torchvision/torchaudio: PyPI's
+    builds for torch 2.13 need CUDA or do not exist)."""
+    probe = in_image(twin, "python3", "-c", "\n".join([
+        "import importlib.util, json, numpy, pandas, sklearn, scipy, cv2, mpi4py, sagemaker, torch",
+        "print('VERSIONS ' + json.dumps({'numpy': numpy.__version__, 'pandas': pandas.__version__,",
+        "    'sklearn': sklearn.__version__, 'scipy': scipy.__version__, 'cv2': cv2.__version__,",
+        "    'mpi4py': mpi4py.__version__, 'sagemaker': sagemaker.__version__,",
+        "    'from_numpy': torch.from_numpy(numpy.arange(3.0)).sum().item(),",
+        f"    'absent': [m for m in {NOT_INSTALLED!r} if importlib.util.find_spec(m) is None]}}))"]))
+    lines = [line for line in probe.stdout.splitlines() if line.startswith("VERSIONS ")]
+    assert lines, probe.stderr[-3000:]
+    found = json.loads(lines[-1].split(" ", 1)[1])
+    assert found["numpy"] == "1.26.4" and found["sagemaker"].startswith("2.") and found["cv2"] == "4.11.0"
+    assert (found["pandas"], found["sklearn"], found["scipy"]) == ("2.3.1", "1.7.0", "1.16.0")
+    assert found["from_numpy"] == 3.0 and found["absent"] == list(NOT_INSTALLED)
+
+
+def test_a_command_other_than_train_is_parsed_again_by_the_shell_as_in_the_dlc(twin):
+    """[dlc] start_with_right_hostname.sh: anything but `train` runs as `eval "$@"`: the words are joined and
+    parsed again, so a quoted Python one-liner breaks (bash syntax error, exit 2) and plain words work."""
+    broken = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c", "print('one', 'two')"],
+                            capture_output=True, text=True, timeout=300)
+    assert broken.returncode == 2 and "syntax error near unexpected token" in broken.stderr, broken.stderr
+    plain = subprocess.run(["docker", "run", "--rm", twin, "echo", "plain", "words"],
+                           capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0 and plain.stdout.strip() == "plain words"
+
+
+HOSTNAME_SCRIPT = """
+import json, os, platform, socket
+json.dump({"gethostname": socket.gethostname(), "uname": platform.node()},
+          open(os.path.join(os.environ["SM_MODEL_DIR"], "hostname.json"), "w"))
+"""
+
+
+def test_train_sees_the_jobs_current_host_as_its_host_name_without_a_hostname_flag(twin, tmp_path):
+    """[dlc] start_with_right_hostname.sh + changehostname.c: for `train`, gethostname() returns resourceconfig's
+    current_host (here algo-2 of a two-host job) in every process, the user's script included, whatever host
+    name Docker gave the container; uname (platform.node) is not changed. No --hostname here: the job's host
+    names resolve through --add-host, as the toolkit needs ([tk] entry_point._wait_hostname_resolution)."""
+    root = prepare(tmp_path, HOSTNAME_SCRIPT)
+    (root / "input" / "config" / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-2", "hosts": ["algo-1", "algo-2"], "network_interface_name": "eth0"}))
+    code, logs = docker_run.run(twin, "train", opt_ml_root=root, extra_hosts=("algo-1:127.0.0.1", "algo-2:127.0.0.1"),
+                                timeout=600)
+    assert code == 0, logs[-3000:]
+    seen = json.loads((root / "model" / "hostname.json").read_text())
+    assert seen["gethostname"] == "algo-2"
+    assert seen["uname"] not in ("algo-1", "algo-2")  # Docker's container id: only gethostname() is replaced
+
+
+MPI_SCRIPT = """
+import json, socket
+from mpi4py import MPI
+
+world = MPI.COMM_WORLD
+print("MPI-RANK " + json.dumps({"rank": world.Get_rank(), "size": world.Get_size(), "host": socket.gethostname(),
+                                "sum": world.allreduce(world.Get_rank() + 1)}), flush=True)
+"""
+
+
+def test_sagemaker_mpi_enabled_runs_the_script_under_mpirun_with_mpi4py(twin, tmp_path):
+    """[ptk] training.py: sagemaker_mpi_enabled -> runner.MPIRunnerType; [tk] mpi.py MasterRunner: start
+    /usr/sbin/sshd, `mpirun --host algo-1:2 -np 2 --allow-run-as-root ... python3 -m mpi4py train.py`, then
+    sleep 30 s. [dlc] Dockerfile.cpu:93-128 (Open MPI, OpenSSH, root key), :177 (mpi4py). Two processes on
+    one host: both ranks run, reduce together, and see the job's host name."""
+    hyperparameters = dict(HYPERPARAMETERS, sagemaker_mpi_enabled="true", sagemaker_mpi_num_of_processes_per_host="2")
+    root = prepare(tmp_path, MPI_SCRIPT, hyperparameters)
+    code, logs = run_train(twin, root)
+    assert code == 0, logs[-3000:]
+    assert re.search(r"mpirun --host algo-1:2 -np 2 --allow-run-as-root .* -m mpi4py train\.py", logs)
+    # mpirun --tag-output prefixes each rank's line; the toolkit's reader may put two of them on one log line
+    ranks = [json.loads(found) for found in re.findall(r"MPI-RANK (\{[^}]*\})", logs)]
+    assert sorted(rank["rank"] for rank in ranks) == [0, 1], logs[-3000:]
+    assert all(rank["size"] == 2 and rank["sum"] == 3 and rank["host"] == "algo-1" for rank in ranks)
+    assert (root / "output" / "success").exists()
 
 
 # ---- a DLC-style job: `train` with sagemaker_program and sagemaker_submit_directory ---------------------
@@ -107,18 +220,18 @@ def dlc_job(twin, tmp_path_factory):
 
 def test_the_environment_is_the_toolkits(dlc_job):
     env = dlc_job["seen"]["env"]
-    # [b1] hyperparameters without the sagemaker_* keys, as JSON and one variable each
+    # [tk] hyperparameters without the sagemaker_* keys, as JSON and one variable each
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "flag": True, "lr": 0.01, "nested": {"a": 1}, "optimizer": "adam"}
     assert (env["SM_HP_EPOCHS"], env["SM_HP_FLAG"], env["SM_HP_LR"], env["SM_HP_OPTIMIZER"]) == ("3", "true", "0.01",
                                                                                               "adam")
     assert json.loads(env["SM_HP_NESTED"]) == {"a": 1}
     assert json.loads(env["SM_USER_ARGS"]) == dlc_job["seen"]["argv"]
-    # [b1] the script, the submit directory, the framework module [dlc] and parameters
+    # [tk] the script, the submit directory, the framework module [dlc] and parameters
     assert (env["SM_USER_ENTRY_POINT"], env["SM_MODULE_NAME"], env["SM_MODULE_DIR"]) == ("train.py", "train",
                                                                                       "/opt/ml/code")
     assert env["SM_FRAMEWORK_MODULE"] == "sagemaker_pytorch_container.training:main"
     assert json.loads(env["SM_FRAMEWORK_PARAMS"]) == {} and env["SM_LOG_LEVEL"] == "20"
-    # [b1] hosts and paths
+    # [tk] hosts and paths
     assert json.loads(env["SM_HOSTS"]) == ["algo-1"] and env["SM_CURRENT_HOST"] == "algo-1"
     assert env["SM_NETWORK_INTERFACE_NAME"] == "eth0" and env["SM_IS_HETERO"] == "false"
     assert json.loads(env["SM_DISTRIBUTION_INSTANCE_GROUPS"]) == []

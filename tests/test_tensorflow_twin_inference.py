@@ -1,28 +1,33 @@
 """Contract tests of containers/tensorflow-2.18-inference, the local twin of AWS's TensorFlow 2.18 inference DLC
-(tensorflow-inference:2.18-cpu): pure-Python tests of its conversions (no Docker), then the built image served
-as SageMaker serves it (`docker run IMAGE serve` with the model archive at /opt/ml/model).
+(tensorflow-inference:2.18-cpu): pure-Python tests of its front's conversions and its start-up settings (no
+Docker), then the built image served as SageMaker serves it (`docker run IMAGE serve`, the model at /opt/ml/model).
 
-Sources of the rules (each test names the one it follows):
-- [njs]  github.com/aws/sagemaker-tensorflow-serving-container docker/build_artifacts/sagemaker/tensorflowServing.js
-         (the same file ships in aws/deep-learning-containers tensorflow/inference/docker/build_artifacts/sagemaker/):
-         content types, JSON / JSON lines / CSV -> `instances`, custom attributes, Accept, 415 message, /ping
-- [nginx] same repository, docker/build_artifacts/sagemaker/nginx.conf.template (/tfs passes to TF Serving,
-         anything else 404 {"error": "Not Found"})
-- [serve] same repository, docker/build_artifacts/sagemaker/serve.py (ports, SAGEMAKER_TFS_DEFAULT_MODEL_NAME,
-         "no SavedModel bundles found!", SAGEMAKER_SAFE_PORT_RANGE, SAGEMAKER_BIND_TO_PORT)
-- [utils] same repository, docker/build_artifacts/sagemaker/tfs_utils.py (find_models, find_model_versions, Context)
-- [pysvc] same repository, docker/build_artifacts/sagemaker/python_service.py (code/inference.py handlers, 500s)
-- [rest] TF Serving REST API, https://www.tensorflow.org/tfx/serving/api_rest (status, predict, row and columnar
-         formats, {"error": ...}); status codes from tensorflow/serving model_servers/http_server.cc
-- [dlc]  aws/deep-learning-containers tensorflow/inference/docker/2.18/py3/Dockerfile.cpu (entrypoint runs the
-         command it is given; label accept-bind-to-port=true)
-- [host] SageMaker hosting, https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
+Sources (each test names the one it follows). The real image is built from aws/deep-learning-containers at
+commit ff2b6404fe1ef44c150e1b3c1984470c8beb7e5e (the last one with TensorFlow), tensorflow/inference/:
+- [dlc]   docker/2.18/py3/Dockerfile.cpu (Python packages 92-103 and 185-187, PATH 172, no ENTRYPOINT, CMD 206)
+- [serve] docker/build_artifacts/sagemaker/serve.py (settings 51-141, Python service 143-153, models 160-164,
+          requirements.txt 207-229, gunicorn command 231-240, start-up order 490-518)
+- [utils] docker/build_artifacts/sagemaker/tfs_utils.py (Context 35-63, find_models 137-146, wait_for_model
+          258-296, retry_from_timeout 324-330)
+- [pysvc] docker/build_artifacts/sagemaker/python_service.py (monkey patching 14-17, default_handler 63-74,
+          channels 99-106, handlers imported at start 108-117 and 440-465, invocations 409-433, ping 593-595)
+- [njs]   docker/build_artifacts/sagemaker/tensorflowServing.js (content types 4-14, ping 16-29, answers 65-92,
+          CSV 191-234); JavaScript's String.replace with a text pattern replaces the first occurrence only
+- [nginx] docker/build_artifacts/sagemaker/nginx.conf.template (default_type 16, proxy_read_timeout 20, routes 39-62);
+          nginx answers 502 when the upstream fails or closes without an answer, 504 when it does not answer in time
+- [gunicorn] https://docs.gunicorn.org/en/stable/settings.html#timeout: a worker silent for `timeout` seconds is
+          killed; "for the non sync workers it ... is not tied to the length of time required to handle a single
+          request"
+- [rest]  TF Serving REST API, https://www.tensorflow.org/tfx/serving/api_rest (status, metadata, predict, errors);
+          status codes from tensorflow/serving model_servers/http_server.cc
+- [host]  SageMaker hosting, https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
 Expected predictions come from the models' weights, set by hand: y = scale * [x0 + x2 + 0.5, x1 + x2 - 0.5].
 """
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
@@ -37,6 +42,7 @@ RETRIEVE = dict(image_scope="inference", instance_type="ml.m5.xlarge")
 CONTEXT_FIELDS = ["model_name", "model_version", "method", "rest_uri", "grpc_port", "channel", "custom_attributes",
                   "request_content_type", "accept_header", "content_length"]  # [utils] Context, in this order
 ROWS = [[1, 2, 3], [4, 5, 6], [-1, 0.5, 2]]
+TF_PYTHON = "/opt/venv/bin/python3"  # the twin's TensorFlow environment (TF Serving's stand-in), not on PATH first
 docker = pytest.mark.docker
 
 
@@ -44,7 +50,7 @@ def expected(rows, scale=1):
     return [[scale * (a + c + 0.5), scale * (b + c - 0.5)] for a, b, c in rows]
 
 
-# ==== without Docker: the njs front's conversions and the model discovery rule ================================
+# ==== without Docker: the njs front's conversions and serve.py's settings ======================================
 
 @pytest.fixture
 def conversions(program_module):
@@ -54,6 +60,11 @@ def conversions(program_module):
 @pytest.fixture
 def saved_models(program_module):
     return program_module(CONTAINER, "saved_models")
+
+
+@pytest.fixture
+def environment(program_module):
+    return program_module(CONTAINER, "environment")
 
 
 @pytest.mark.parametrize("body, tfs_body", [
@@ -67,7 +78,7 @@ def saved_models(program_module):
     ('{"a": 1}\r\n{"a": 2}', '{"instances":[{"a": 1},{"a": 2}]}'),
 ])
 def test_json_bodies_become_tf_serving_requests(conversions, body, tfs_body):
-    """[njs] json_request: passed through with instances/inputs/examples, else JSON lines or wrapped."""
+    """[njs] json_request (140-189): passed through with instances/inputs/examples, else JSON lines or wrapped."""
     assert conversions.json_body(body) == tfs_body
     assert json.loads(conversions.request_body("application/jsonlines", body.encode())) == json.loads(tfs_body)
 
@@ -76,33 +87,38 @@ def test_json_bodies_become_tf_serving_requests(conversions, body, tfs_body):
     ("1,2,3\n4,5,6\n", [[1, 2, 3], [4, 5, 6]]),
     ("1.5,-2e3,0.5\r\n", [[1.5, -2000.0, 0.5]]),
     ("7\n8\n", [7, 8]),                                                  # one column: no brackets
-    ("a,b\nc,d", [["a", "b"], ["c", "d"]]),                              # first field not a number: strings
+    ("a,b\nc,d", [["a", "b"], ["c", "d"]]),                              # first field not a number: quoted
     ("red\nblue", ["red", "blue"]),
+    ("a,b,c\n", [["a", "b,c"]]),                                         # only the FIRST comma is a separator
 ])
-def test_csv_lines_become_instances(conversions, body, instances):
-    """[njs] csv_request: one instance per line, a list when the line has commas, quoted when not numeric."""
+def test_csv_lines_become_instances_as_njs_quotes_them(conversions, body, instances):
+    """[njs] csv_request (191-234): one instance per line, in brackets when the line has a comma; a body that
+    does not start with a number or a quote is quoted with `line.replace('"', '\\\\"').replace(',', '","')`,
+    which in JavaScript replaces the first quote and the first comma only: `a,b,c` is ["a", "b,c"]."""
     assert json.loads(conversions.request_body("text/csv", body.encode())) == {"instances": instances}
 
 
-def test_malformed_csv_is_passed_on_for_tf_serving_to_refuse(conversions):
-    """[njs] numeric CSV lines are copied as they are: '1,,3' reaches TF Serving as invalid JSON (a 400 there)."""
+@pytest.mark.parametrize("body", [b"1,,3", b'x,"y"\n'])
+def test_csv_that_njs_turns_into_broken_json_is_passed_on_for_tf_serving_to_refuse(conversions, body):
+    """[njs] numeric lines are copied as they are ('1,,3'); in a quoted line only the first '"' is escaped
+    (`x,"y"` becomes `["x","\\\\"y""]`): both reach TF Serving as invalid JSON (its 400)."""
     with pytest.raises(ValueError):
-        json.loads(conversions.request_body("text/csv", b"1,,3"))
+        json.loads(conversions.request_body("text/csv", body))
 
 
 @pytest.mark.parametrize("content_type, shown", [
     ("text/plain", "text/plain"), (None, "Unknown"), ("application/json; charset=utf-8", "application/json; charset=utf-8"),
     ("application/x-npy", "application/x-npy")])
 def test_other_content_types_are_415_with_the_real_message(conversions, content_type, shown):
-    """[njs] invocations: only the exact types application/json, application/jsonlines, application/jsons and
-    text/csv; else 415 'Unsupported Media Type: <type>' ('Unknown' without one)."""
+    """[njs] invocations (4-14): only the exact types application/json, application/jsonlines, application/jsons
+    and text/csv; else 415 'Unsupported Media Type: <type>' ('Unknown' without one)."""
     with pytest.raises(conversions.UnsupportedMediaType) as refused:
         conversions.request_body(content_type, b"[1]")
     assert str(refused.value) == f"Unsupported Media Type: {shown}" and refused.value.status_code == 415
 
 
 def test_custom_attributes_pick_model_version_and_method(conversions):
-    """[njs] parse_custom_attributes / make_tfs_uri: tfs-model-name, tfs-model-version, tfs-method."""
+    """[njs] parse_custom_attributes / make_tfs_uri (94-138): tfs-model-name, tfs-model-version, tfs-method."""
     attributes = conversions.custom_attributes("tfs-model-name=half,tfs-model-version=2,trace=abc,tfs-method=regress")
     assert attributes == {"tfs-model-name": "half", "tfs-model-version": "2", "tfs-method": "regress"}
     assert conversions.tfs_path(attributes, "model") == "/v1/models/half/versions/2:regress"
@@ -111,11 +127,30 @@ def test_custom_attributes_pick_model_version_and_method(conversions):
     assert conversions.custom_attributes(None) == {}
 
 
-def test_a_json_accept_strips_newlines_and_names_the_type(conversions):
-    """[njs] tfs_json_request: with Accept application/json(lines) the newlines go, Content-Type = first type."""
+@pytest.mark.parametrize("accept, content_type, newlines_removed", [
+    ("application/jsonlines", "application/jsonlines", True),
+    (None, "application/json", False),                                   # nginx's default_type
+    ("text/csv, application/json", "text/csv", True),                    # the FIRST item names the type
+    ("text/csv,  application/json", "application/json", False),          # one space removed, " application/json" stays
+    ("a, b, application/json", "application/json", False),              # 'b' then ' application/json': no match
+    ("*/*", "application/json", False),
+])
+def test_the_accept_header_as_njs_reads_it(conversions, accept, content_type, newlines_removed):
+    """[njs] tfs_json_request (80-86): `accept.trim().replace(" ", "").split(",")` removes the FIRST space only;
+    if application/jsonlines or application/json is then an item, newlines go and Content-Type is the first
+    item; otherwise nginx's default_type application/json [nginx]."""
     body = b'{\n    "predictions": [1]\n}'
-    assert conversions.response(body, "application/jsonlines") == (b'{    "predictions": [1]}', "application/jsonlines")
-    assert conversions.response(body, None) == (body, "application/json")
+    answer, answer_type = conversions.response(200, body, accept)
+    assert answer_type == content_type
+    assert answer == (body.replace(b"\n", b"") if newlines_removed else body)
+
+
+def test_a_400_loses_the_backslashes_of_its_first_quoted_instances(conversions):
+    """[njs] tfs_json_request (75-78): for a 400, the first `\\\\'instances\\\\'` becomes `'instances'`."""
+    body = b"{\"error\": \"Missing \\'inputs\\' or \\'instances\\' key, \\'instances\\'\"}"
+    assert conversions.response(400, body, None)[0] == (
+        b"{\"error\": \"Missing \\'inputs\\' or 'instances' key, \\'instances\\'\"}")
+    assert conversions.response(200, body, None)[0] == body
 
 
 def test_find_models_follows_the_real_rule(saved_models, tmp_path):
@@ -134,13 +169,59 @@ def test_find_models_follows_the_real_rule(saved_models, tmp_path):
     assert saved_models.default_model_name([archive], "half") == "half"
 
 
-def test_tf_serving_ports(program_module):
-    """[serve] gRPC 9000 and REST 8501, or the first two ports of SAGEMAKER_SAFE_PORT_RANGE."""
-    environment = program_module(CONTAINER, "environment")
-    assert environment.tfs_ports(None) == (9000, 8501)
-    assert environment.tfs_ports("20000-20999") == (20000, 20001)
-    with pytest.raises(ValueError, match="not enough ports"):
-        environment.tfs_ports("20000-20001")
+def test_tf_serving_ports_are_text_one_pair_per_instance(environment):
+    """[serve] 112-137: gRPC 9000 and REST 8501, or low+2i / low+2i+1 of SAGEMAKER_SAFE_PORT_RANGE for each of
+    SAGEMAKER_TFS_INSTANCE_COUNT instances, kept as text (the Python service gets them comma-joined)."""
+    assert environment.tfs_ports(None) == (["9000"], ["8501"])
+    assert environment.tfs_ports("20000-20999") == (["20000"], ["20001"])
+    assert environment.tfs_ports("20000-20999", 2) == (["20000", "20002"], ["20001", "20003"])
+    with pytest.raises(ValueError, match=r"not enough ports available in SAGEMAKER_SAFE_PORT_RANGE \(20000-20003\)"):
+        environment.tfs_ports("20000-20003", 2)
+
+
+def test_serve_settings_have_the_dlc_defaults(environment, tmp_path):
+    """[serve] 51-93: wait 55 // SAGEMAKER_TFS_INSTANCE_COUNT seconds for the model; gunicorn with the gevent
+    worker class, 1 worker, 1 thread, --timeout 30; nginx's proxy_read_timeout 60, raised to the gunicorn
+    timeout when that is higher; OMP_NUM_THREADS=1 when unset, kept when set."""
+    environ = {}
+    settings = environment.settings(environ, code_dir=tmp_path)
+    assert (settings.wait_seconds, settings.gunicorn_worker_class, settings.gunicorn_workers,
+            settings.gunicorn_threads, settings.gunicorn_timeout, settings.proxy_read_timeout) == (55, "gevent", "1",
+                                                                                                "1", 30, 60)
+    assert environ["OMP_NUM_THREADS"] == "1" and settings.python_service is False
+    assert environment.settings({"SAGEMAKER_TFS_INSTANCE_COUNT": "2"}, code_dir=tmp_path).wait_seconds == 27
+    assert environment.settings({"SAGEMAKER_TFS_WAIT_TIME_SECONDS": "7"}, code_dir=tmp_path).wait_seconds == 7
+    raised = environment.settings({"SAGEMAKER_GUNICORN_TIMEOUT_SECONDS": "90"}, code_dir=tmp_path)
+    assert raised.gunicorn_timeout == 90 and raised.proxy_read_timeout == 90
+    kept = {"OMP_NUM_THREADS": "4"}
+    environment.settings(kept, code_dir=tmp_path)
+    assert kept["OMP_NUM_THREADS"] == "4"
+
+
+@pytest.mark.parametrize("name, value", [("SAGEMAKER_TFS_ENABLE_BATCHING", "yes"), ("SAGEMAKER_MULTI_MODEL", "1")])
+def test_flags_other_than_true_or_false_are_refused(environment, tmp_path, name, value):
+    """[serve] 95-96, 102-103: ValueError("<NAME> must be 'true' or 'false'") (case-insensitive true/false)."""
+    with pytest.raises(ValueError, match=f"^{name} must be 'true' or 'false'$"):
+        environment.settings({name: value}, code_dir=tmp_path)
+    assert environment.settings({name: "TRUE"}, code_dir=tmp_path) is not None
+
+
+@pytest.mark.parametrize("files, needed", [
+    ((), False), (("inference.py",), True), (("requirements.txt",), True), (("lib/",), True), (("other.py",), False)])
+def test_the_python_service_starts_for_inference_py_requirements_or_lib(environment, tmp_path, files, needed):
+    """[serve] _need_python_service (143-153): inference.py OR requirements.txt OR lib/ in code/."""
+    for name in files:
+        (tmp_path / name).mkdir() if name.endswith("/") else (tmp_path / name).write_text("")
+    assert environment.python_service_needed(tmp_path) is needed
+
+
+def test_the_wait_for_the_model_retries_as_the_real_one(environment):
+    """[utils] retry_from_timeout(55, 0.1) (324-330): n=2: +0.8, 3: +1.6, 4: +3.2, 5: +6.4, 6: +12.8, 7: +25.6
+    (50.4 < 55), 8: +51.2 -> 8 retries, after which urllib3's back-off (0.1 * 2**(k-1) before retry k >= 2) has
+    slept 0.2+0.4+...+12.8 = 25.4 s."""
+    assert environment.wait_retries(55) == 8
+    assert environment.wait_retries(1) == 3
+    assert sum(0.1 * 2 ** (k - 1) for k in range(2, 9)) == pytest.approx(25.4)
 
 
 # ==== the image ================================================================================================
@@ -176,18 +257,31 @@ pair = Pair()
 tf.saved_model.save(pair, "/out/zoo/pair/1", signatures={"serving_default": pair.serve})
 '''
 
+MODULES = ["numpy", "tensorflow", "keras", "tensorflow_serving.apis.predict_pb2", "tensorflow_serving.apis.model_pb2",
+           "boto3", "grpc", "google.protobuf", "falcon", "gevent", "requests"]
+
 HANDLER = '''
-import json
-import requests
+import importlib, json, os, sys
+import grpc, requests
+
+def importable(name):
+    try:
+        importlib.import_module(name)
+        return True
+    except ImportError:
+        return False
 
 def handler(data, context):
     rows = json.loads(data.read().decode("utf-8"))["rows"]
     answer = requests.post(context.rest_uri, json={"instances": rows})
     if answer.status_code != 200:
         raise ValueError(answer.text)
-    return json.dumps({"scores": answer.json()["predictions"], "context": context._asdict(),
-                       "fields": list(context._fields)}), "application/json"
-'''
+    fields = {**context._asdict(), "channel": isinstance(context.channel, grpc.Channel)}
+    return json.dumps({"scores": answer.json()["predictions"], "context": fields, "fields": list(context._fields),
+                       "imports": {name: importable(name) for name in %r},
+                       "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "python": sys.executable,
+                       "pythonpath": os.environ.get("PYTHONPATH")}), "application/json"
+''' % MODULES
 
 IO_HANDLERS = '''
 import json
@@ -205,23 +299,59 @@ def output_handler(response, context):
     return "\\n".join(",".join(str(value) for value in row) for row in rows), "text/csv"
 '''
 
+SLOW_HANDLER = '''
+import json, time
+
+def handler(data, context):
+    asked = json.loads(data.read().decode("utf-8"))
+    time.sleep(asked.get("sleep", 0))                 # gevent's sleep after the monkey patching: the worker yields
+    deadline = time.monotonic() + asked.get("busy", 0)
+    while time.monotonic() < deadline:                # never yields: the worker stops reporting to gunicorn
+        pass
+    return json.dumps({"done": asked}), "application/json"
+'''
+
+NUMPY_HANDLER = '''
+import json
+import numpy as np
+
+def handler(data, context):
+    return json.dumps({"numpy": np.__version__, "sum": float(np.sum(json.loads(data.read())))}), "application/json"
+'''
+
+
+def archive_with_code(root, name, files):
+    """A copy of archive/ (1/saved_model.pb) with FILES ({path under code/: text, or None for a folder})."""
+    shutil.copytree(root / "archive", root / name)
+    for path, text in files.items():
+        target = root / name / "code" / path
+        if text is None:
+            target.mkdir(parents=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    return root / name
+
 
 @pytest.fixture(scope="module")
 def models(twin, tmp_path_factory):
-    """Small SavedModels made inside the twin (no TensorFlow on the host), unpacked as SageMaker unpacks them:
-    archive/ = a model.tar.gz holding 1/ (served as 'model'); zoo/ = half (versions 1 and 2) and pair (two named
-    inputs and outputs); with_handler/, with_io_handlers/, with_no_handler/ = archive/ plus code/inference.py."""
+    """Small SavedModels made inside the twin with its TensorFlow environment (no TensorFlow on the host), unpacked
+    as SageMaker unpacks them: archive/ = a model.tar.gz holding 1/ (served as 'model'); zoo/ = half (versions 1
+    and 2) and pair (two named inputs and outputs); the others are archive/ plus files under code/."""
     root = tmp_path_factory.mktemp("tf_models")
     (root / "make.py").write_text(MAKE_MODELS)
     made = subprocess.run(["docker", "run", "--rm", *engine.rules().network_args(), "--user", f"{os.getuid()}:{os.getgid()}",
-                           "-e", "HOME=/tmp", "-v", f"{root}:/out", twin, "python3", "/out/make.py"],
+                           "-e", "HOME=/tmp", "-v", f"{root}:/out", twin, TF_PYTHON, "/out/make.py"],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stdout + made.stderr
-    for name, script in (("with_handler", HANDLER), ("with_io_handlers", IO_HANDLERS),
-                         ("with_no_handler", "def predict(data):\n    return data\n")):
-        shutil.copytree(root / "archive", root / name)
-        (root / name / "code").mkdir()
-        (root / name / "code" / "inference.py").write_text(script)
+    archive_with_code(root, "with_handler", {"inference.py": HANDLER})
+    archive_with_code(root, "with_io_handlers", {"inference.py": IO_HANDLERS})
+    archive_with_code(root, "with_no_handler", {"inference.py": "def predict(data):\n    return data\n"})
+    archive_with_code(root, "with_numpy", {"inference.py": NUMPY_HANDLER})
+    archive_with_code(root, "with_slow_handler", {"inference.py": SLOW_HANDLER})
+    archive_with_code(root, "with_requirements_only", {"requirements.txt": ""})
+    archive_with_code(root, "with_lib_and_requirements", {"lib/": None, "requirements.txt": "not-on-any-index==1.0\n"})
+    archive_with_code(root, "with_missing_requirement", {"requirements.txt": "not-on-any-index==1.0\n"})
     (root / "empty").mkdir()
     (root / "empty" / "README.txt").write_text("no SavedModel here\n")
     return root
@@ -244,10 +374,10 @@ def tfs(container, method, path, body=None):
     return requests.request(method, f"{container.url}/tfs{path}", data=body, timeout=30)
 
 
-def invoke(container, body, content_type="application/json", accept=None, attributes=None):
+def invoke(container, body, content_type="application/json", accept=None, attributes=None, timeout=30):
     headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {}),
                **({"X-Amzn-SageMaker-Custom-Attributes": attributes} if attributes else {})}
-    return requests.post(f"{container.url}/invocations", data=body, headers=headers, timeout=30)
+    return requests.post(f"{container.url}/invocations", data=body, headers=headers, timeout=timeout)
 
 
 def still_serving(container):
@@ -256,13 +386,16 @@ def still_serving(container):
 
 
 def run_to_exit(twin, model_dir, env=None, timeout=120):
-    """`serve` that is expected to stop by itself; a container still up at TIMEOUT is removed, not left behind."""
+    """`serve` that is expected to stop by itself; a container still up at TIMEOUT is removed, not left behind.
+    Returns (exit code, output, seconds it ran)."""
     name = f"tf-twin-exit-{uuid.uuid4().hex[:10]}"
     cmd = ["docker", "run", "--rm", "--name", name, *engine.rules().network_args(), "-v", f"{model_dir}:/opt/ml/model:ro"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
+    started = time.monotonic()
     try:
-        return subprocess.run(cmd + [twin, "serve"], capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(cmd + [twin, "serve"], capture_output=True, text=True, timeout=timeout)
+        return result.returncode, result.stdout + result.stderr, time.monotonic() - started
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
@@ -344,14 +477,32 @@ def test_tf_serving_listens_on_8501_inside_the_container(archive):
     assert json.loads(probe.stdout)["model_version_status"][0]["state"] == "AVAILABLE"
 
 
+@docker
+def test_model_metadata_as_tf_serving_reports_it(zoo):
+    """[rest] Model Metadata API: GET /v1/models/<name>[/versions/<v>]/metadata -> GetModelMetadataResponse for
+    the latest version (or the one asked for): model_spec and the SignatureDefMap under metadata.signature_def."""
+    latest = tfs(zoo, "GET", "/v1/models/half/metadata")
+    assert latest.status_code == 200, latest.text
+    assert latest.json()["model_spec"] == {"name": "half", "signature_name": "", "version": "2"}
+    serving = latest.json()["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert serving["method_name"] == "tensorflow/serving/predict"
+    assert [d["size"] for d in serving["inputs"]["features"]["tensor_shape"]["dim"]] == ["-1", "3"]
+    assert tfs(zoo, "GET", "/v1/models/half/versions/1/metadata").json()["model_spec"]["version"] == "1"
+    assert tfs(zoo, "GET", "/v1/models/nope/metadata").status_code == 404
+
+
 # ---- the SageMaker front ------------------------------------------------------------------------------------
 
 @docker
 def test_ping_and_other_routes(archive):
-    """[host] GET /ping 200 once the model is AVAILABLE [njs]; [nginx] other paths 404 {"error": "Not Found"}."""
+    """[host] GET /ping 200 once the model is AVAILABLE [njs]; [nginx] 56-62: other paths 404
+    {"error": "Not Found"}, but /models always goes to gunicorn's socket, which without the Python service does
+    not exist: nginx's 502."""
     assert requests.get(f"{archive.url}/ping", timeout=5).status_code == 200
-    other = requests.get(f"{archive.url}/models", timeout=5)
+    other = requests.get(f"{archive.url}/other", timeout=5)
     assert other.status_code == 404 and other.json() == {"error": "Not Found"}
+    models = requests.get(f"{archive.url}/models", timeout=5)
+    assert models.status_code == 502 and "502 Bad Gateway" in models.text
 
 
 @docker
@@ -429,27 +580,61 @@ def test_bad_invocations_get_a_4xx_and_the_server_keeps_serving(zoo, body, conte
     still_serving(zoo)
 
 
-# ---- code/inference.py --------------------------------------------------------------------------------------
+# ---- code/inference.py and the Python service ------------------------------------------------------------------
+
+def process_command_lines(container):
+    probe = subprocess.run(["docker", "exec", container.name, "python3", "-c",
+                            "import glob\nfor p in glob.glob('/proc/[0-9]*/cmdline'):\n"
+                            "    print(open(p, 'rb').read().replace(bytes(1), b' ').decode())"],
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    return probe.stdout.splitlines()
+
+
+@docker
+def test_handler_runs_in_the_dlcs_python_without_tensorflow_or_numpy(twin, models):
+    """[dlc] 92-103, 185-187: the Python service's environment has awscli, boto3, cython, gevent, requests,
+    grpcio, protobuf, packaging, tensorflow-serving-api (installed --no-dependencies), falcon 3.1.0, gunicorn, and
+    so no tensorflow, keras or numpy; tensorflow_serving.apis.predict_pb2 imports tensorflow, so it fails too.
+    [serve] 92-93: OMP_NUM_THREADS=1; 210-214, 252: PYTHONPATH=/opt/ml/model/code; 231-240: gunicorn with
+    -k gevent, --workers 1, --threads 1, --timeout 30."""
+    with docker_run.serving(twin, models / "with_handler") as container:
+        answer = invoke(container, json.dumps({"rows": ROWS}))
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["scores"] == expected(ROWS)
+        assert result["imports"] == {"numpy": False, "tensorflow": False, "keras": False,
+                                     "tensorflow_serving.apis.predict_pb2": False,
+                                     "tensorflow_serving.apis.model_pb2": True, "boto3": True, "grpc": True,
+                                     "google.protobuf": True, "falcon": True, "gevent": True, "requests": True}
+        assert result["omp_num_threads"] == "1" and result["pythonpath"] == "/opt/ml/model/code"
+        service, = {line for line in process_command_lines(container) if "python_service.py" in line}  # master, worker
+        assert "-k gevent" in service and "--workers 1 --threads 1" in service and "--timeout 30" in service
+        assert service.startswith(result["python"])
+
 
 @docker
 def test_handler_gets_the_body_and_the_real_context(twin, models):
     """[pysvc] handler(data, context) answers /invocations; [utils] Context's fields, rest_uri
-    http://localhost:<8501>/v1/models/<name>[/versions/<v>]:predict, default content type and accept."""
+    http://localhost:<8501>/v1/models/<name>[/versions/<v>]:predict, default content type and accept;
+    grpc_port is text ('9000') and channel a grpc.Channel [pysvc] 99-106."""
     with docker_run.serving(twin, models / "with_handler") as container:
         answer = requests.post(f"{container.url}/invocations", data=json.dumps({"rows": ROWS}),
                                headers={"Accept": None}, timeout=30)  # no Content-Type, no Accept
         assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json", answer.text
         result = answer.json()
-        assert result["scores"] == expected(ROWS)
         assert result["fields"] == CONTEXT_FIELDS
         context = result["context"]
         assert context["rest_uri"] == "http://localhost:8501/v1/models/model:predict"
-        assert context["model_name"] is None and context["method"] is None and context["grpc_port"] == 9000
+        assert context["model_name"] is None and context["method"] is None
+        assert context["grpc_port"] == "9000" and context["channel"] is True
         assert context["request_content_type"] == "application/json" and context["accept_header"] == "application/json"
         picked = invoke(container, json.dumps({"rows": ROWS}), accept="application/json",
                         attributes="tfs-model-version=1,tfs-method=predict").json()["context"]
         assert picked["rest_uri"] == "http://localhost:8501/v1/models/model/versions/1:predict"
         assert picked["model_version"] == "1" and picked["custom_attributes"] == "tfs-model-version=1,tfs-method=predict"
+        broken = invoke(container, json.dumps({"rows": ROWS}), attributes="tfs-model-name=a=b")
+        assert broken.status_code == 500  # [utils] 85: dict() of a three-part split raises before any handler
         assert requests.get(f"{container.url}/ping", timeout=5).status_code == 200
 
 
@@ -470,11 +655,94 @@ def test_input_and_output_handlers_around_tf_serving(twin, models):
 
 
 @docker
-def test_a_script_without_handlers_stops_the_container(twin, models):
-    """[pysvc] neither handler nor input_handler + output_handler: NotImplementedError with this message."""
-    result = run_to_exit(twin, models / "with_no_handler")
-    assert result.returncode != 0
-    assert "Handlers are not implemented correctly in user script." in result.stdout + result.stderr
+def test_requirements_txt_alone_serves_raw_bodies_through_the_default_handler(twin, models):
+    """[serve] 143-148: requirements.txt alone starts the Python service; [pysvc] default_handler (63-74, 429):
+    the body goes to TF Serving as it came (no CSV or JSON-lines conversion), TF Serving's body comes back with
+    status 200 whatever TF Serving said, and the Accept header (application/json without one) as content type."""
+    with docker_run.serving(twin, models / "with_requirements_only") as container:
+        tf_request = invoke(container, json.dumps({"instances": ROWS}), "text/csv", accept="text/csv")
+        assert tf_request.status_code == 200 and tf_request.headers["Content-Type"] == "text/csv"
+        assert tf_request.json() == {"predictions": expected(ROWS)}
+        csv = requests.post(f"{container.url}/invocations", data="1,2,3\n", timeout=30,
+                            headers={"Content-Type": "text/csv", "Accept": None})
+        assert csv.status_code == 200 and csv.headers["Content-Type"] == "application/json"
+        assert "JSON Parse error" in csv.json()["error"]  # TF Serving's 400 body, under a 200
+        assert invoke(container, "[1, 2]", "text/plain").status_code == 200  # no 415 either
+
+
+@docker
+def test_requirements_are_installed_at_start_from_a_wheelhouse_in_the_archive(twin, models, tmp_path):
+    """[serve] 216-229: `pip3 install -r code/requirements.txt` at start-up, in the service's environment, so
+    an inference.py that imports numpy works once requirements.txt lists it. This machine's containers cannot
+    reach the package index, so the archive carries a wheelhouse made with the host's pip and pip's own
+    variables point at it (PIP_NO_INDEX, PIP_FIND_LINKS; they work the same on AWS); the log says which."""
+    shutil.copytree(models / "with_numpy", tmp_path / "model")
+    (tmp_path / "model" / "code" / "requirements.txt").write_text("numpy==2.0.2\n")
+    platform = f"manylinux_2_17_{images._platform()}"
+    download = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                               "--only-binary=:all:", "--implementation", "cp", "--python-version", images.IMAGE_PYTHON,
+                               "--platform", platform, "--no-deps", "numpy==2.0.2",
+                               "-d", str(tmp_path / "model" / "code" / "wheelhouse")], capture_output=True, text=True)
+    assert download.returncode == 0, download.stderr
+    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/opt/ml/model/code/wheelhouse"}
+    with docker_run.serving(twin, tmp_path / "model", env=env) as container:
+        answer = invoke(container, "[1, 2, 3.5]")
+        assert answer.status_code == 200 and answer.json() == {"numpy": "2.0.2", "sum": 6.5}, answer.text
+        assert "wheelhouse /opt/ml/model/code/wheelhouse (PIP_FIND_LINKS)" in container.logs()
+
+
+@docker
+def test_a_requirement_that_cannot_be_installed_stops_the_container(twin, models):
+    """[serve] 224-229: a failed pip install logs "failed to install required packages, exiting." and serve.py
+    stops (nothing ever listens on 8080)."""
+    code, output, _ = run_to_exit(twin, models / "with_missing_requirement", env={"PIP_NO_INDEX": "1"})
+    assert code != 0 and "failed to install required packages, exiting." in output
+    assert "not-on-any-index" in output and "started front" not in output
+
+
+@docker
+def test_lib_means_requirements_are_not_installed_and_the_service_runs(twin, models):
+    """[serve] 213-221: with code/lib/, requirements.txt is ignored ("loading modules in '.../lib', ignoring
+    requirements.txt") and PYTHONPATH is code:code/lib; lib/ alone starts the Python service (143-148)."""
+    with docker_run.serving(twin, models / "with_lib_and_requirements", env={"PIP_NO_INDEX": "1"}) as container:
+        assert invoke(container, json.dumps({"instances": ROWS})).json() == {"predictions": expected(ROWS)}
+        logs = container.logs()
+        assert "ignoring requirements.txt" in logs and "installing packages" not in logs
+        service, = {line for line in process_command_lines(container) if "python_service.py" in line}  # master, worker
+        assert "--timeout 30" in service
+
+
+@docker
+@pytest.mark.parametrize("archive_name, message", [
+    ("with_no_handler", "Handlers are not implemented correctly in user script."),   # [pysvc] 440-452
+    ("with_numpy", "ModuleNotFoundError: No module named 'numpy'"),                # [dlc] no numpy in the image
+])
+def test_user_code_that_cannot_be_loaded_stops_the_container_after_the_gunicorn_timeout(twin, models, archive_name,
+                                                                                        message):
+    """[pysvc] 108-117, 614-616: inference.py is imported while python_service.py loads, before gunicorn has a
+    socket; [serve] 511-513 waits for the socket for the gunicorn timeout, then TimeoutError("time out after N
+    seconds") stops serve.py. Here SAGEMAKER_GUNICORN_TIMEOUT_SECONDS=4 (default 30) keeps the test short."""
+    code, output, seconds = run_to_exit(twin, models / archive_name, env={"SAGEMAKER_GUNICORN_TIMEOUT_SECONDS": "4"})
+    assert code != 0 and message in output and "time out after 4 seconds" in output
+    assert "started front" not in output
+
+
+@docker
+def test_slow_handlers_meet_gunicorns_timeout_and_nginxs(twin, models):
+    """[gunicorn] with the gevent worker a handler that yields (time.sleep is gevent's after [pysvc] 14-17) may
+    take longer than the gunicorn timeout; one that never yields stops the heartbeat, gunicorn kills the worker
+    and nginx answers 502 [nginx]; an answer later than proxy_read_timeout is nginx's 504. Then the next worker
+    serves. Here gunicorn's timeout is 2 s and nginx's 4 s (defaults 30 and 60) [serve] 72-90."""
+    env = {"SAGEMAKER_GUNICORN_TIMEOUT_SECONDS": "2", "SAGEMAKER_NGINX_PROXY_READ_TIMEOUT_SECONDS": "4"}
+    with docker_run.serving(twin, models / "with_slow_handler", env=env) as container:
+        assert invoke(container, json.dumps({"sleep": 3})).status_code == 200          # longer than gunicorn's 2 s
+        killed = invoke(container, json.dumps({"busy": 8}))
+        assert killed.status_code == 502 and "502 Bad Gateway" in killed.text
+        assert killed.headers["Content-Type"].startswith("text/html")
+        assert "WORKER TIMEOUT" in container.logs()
+        late = invoke(container, json.dumps({"sleep": 6}))
+        assert late.status_code == 504 and "504 Gateway Time-out" in late.text
+        assert invoke(container, json.dumps({"sleep": 0})).json() == {"done": {"sleep": 0}}
 
 
 # ---- start-up and health ------------------------------------------------------------------------------------
@@ -482,48 +750,89 @@ def test_a_script_without_handlers_stops_the_container(twin, models):
 @docker
 def test_no_savedmodel_stops_the_container(twin, models):
     """[serve] _create_tfs_config: no model found -> ValueError("no SavedModel bundles found!"), no server."""
-    result = run_to_exit(twin, models / "empty")
-    assert result.returncode != 0 and "no SavedModel bundles found!" in result.stdout + result.stderr
+    code, output, _ = run_to_exit(twin, models / "empty")
+    assert code != 0 and "ValueError: no SavedModel bundles found!" in output
 
 
 @docker
-def test_ping_is_502_while_the_default_model_is_not_available(twin, models):
-    """[njs] ping: 502 unless GET /v1/models/<default> contains "AVAILABLE"; [serve] a default model that does not
-    become AVAILABLE within SAGEMAKER_TFS_WAIT_TIME_SECONDS stops the container."""
-    container = docker_run.ServingContainer(twin, models / "zoo", env={"SAGEMAKER_TFS_DEFAULT_MODEL_NAME": "missing",
-                                                                      "SAGEMAKER_TFS_WAIT_TIME_SECONDS": "25"})
-    try:
-        with pytest.raises(TimeoutError):
-            container.start(ready_seconds=10)  # /ping never answers 200
-        assert requests.get(f"{container.url}/ping", timeout=5).status_code == 502
-        missing = invoke(container, json.dumps(ROWS))
-        assert missing.status_code == 404 and "Servable not found" in missing.json()["error"]
-        still_serving(container)  # the other models serve meanwhile
-        deadline = time.monotonic() + 60
-        while container.running() and time.monotonic() < deadline:
-            time.sleep(1)
-        assert not container.running() and "not AVAILABLE" in container.logs()
-    finally:
-        container.stop()
+def test_a_default_model_tf_serving_does_not_have_stops_the_container_before_anything_answers(twin, models):
+    """[utils] wait_for_model (258-296): once TF Serving answers, anything but 200 with every version AVAILABLE
+    fails the start-up at once ("Timed out after <SAGEMAKER_TFS_WAIT_TIME_SECONDS> seconds", 55 by default);
+    [serve] 490-518: the front starts only after that wait, so /ping never answers."""
+    code, output, _ = run_to_exit(twin, models / "zoo", env={"SAGEMAKER_TFS_DEFAULT_MODEL_NAME": "missing"})
+    assert code != 0 and "Timed out after 55 seconds" in output and "'missing'" in output
+    assert "started front" not in output
+
+
+@docker
+def test_tf_serving_that_does_not_listen_within_the_wait_time_stops_the_container(twin, models):
+    """[serve] 66-69, 397-401 and [utils] 258-296: SAGEMAKER_TFS_WAIT_TIME_SECONDS=1 gives 3 connection retries
+    (about 0.2 s of back-off), less than TF Serving needs to load: the start-up fails."""
+    code, output, _ = run_to_exit(twin, models / "archive", env={"SAGEMAKER_TFS_WAIT_TIME_SECONDS": "1"})
+    assert code != 0 and "Timed out after 1 seconds" in output and "started front" not in output
+
+
+@docker
+def test_an_invalid_batching_flag_stops_the_container(twin, models):
+    """[serve] 102-103: SAGEMAKER_TFS_ENABLE_BATCHING other than true/false -> ValueError, before any server."""
+    code, output, _ = run_to_exit(twin, models / "archive", env={"SAGEMAKER_TFS_ENABLE_BATCHING": "on"})
+    assert code != 0 and "ValueError: SAGEMAKER_TFS_ENABLE_BATCHING must be 'true' or 'false'" in output
 
 
 @docker
 def test_bind_to_port_and_safe_port_range(twin, models):
-    """[serve] the front listens on SAGEMAKER_BIND_TO_PORT; TF Serving's REST port is the second port of
-    SAGEMAKER_SAFE_PORT_RANGE, which context.rest_uri names [utils]."""
+    """[serve] the front listens on SAGEMAKER_BIND_TO_PORT; TF Serving's ports are the first two of
+    SAGEMAKER_SAFE_PORT_RANGE (gRPC, REST), which context names [utils], the gRPC port as text."""
     env = {"SAGEMAKER_BIND_TO_PORT": "8091", "SAGEMAKER_SAFE_PORT_RANGE": "20000-20999"}
     with docker_run.serving(twin, models / "with_handler", env=env, container_port=8091) as container:
         context = invoke(container, json.dumps({"rows": ROWS})).json()["context"]
         assert context["rest_uri"] == "http://localhost:20001/v1/models/model:predict"
-        assert context["grpc_port"] == 20000
+        assert context["grpc_port"] == "20000"
 
 
 @docker
-def test_other_commands_run_as_given(twin):
-    """[dlc] the entrypoint runs the command it is given (deep-learning-containers dockerd_entrypoint.sh)."""
-    result = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c", "print('ran')"],
+def test_multi_model_endpoints_are_refused_at_start(twin, models):
+    """A difference (README): the real image serves multi-model endpoints with SAGEMAKER_MULTI_MODEL=true
+    ([serve] 95-110, 499-500); this twin stops at once and says so."""
+    code, output, _ = run_to_exit(twin, models / "archive", env={"SAGEMAKER_MULTI_MODEL": "true"})
+    assert code != 0 and "single-model endpoints only" in output
+
+
+@docker
+def test_a_taken_tf_serving_port_moves_and_context_names_the_new_one(twin, models, zoo):
+    """A difference (README): in SageMaker Studio the serving containers share one network namespace, so a
+    second one finds 8501 taken; the twin's TF Serving then takes a free port, which context.rest_uri names.
+    (AWS's image runs alone on its instance and would fail to bind.)"""
+    name = f"tf-twin-neighbour-{uuid.uuid4().hex[:8]}"
+    started = subprocess.run(["docker", "run", "-d", "--name", name, "--network", f"container:{zoo.name}",
+                              "-e", "SAGEMAKER_BIND_TO_PORT=8092", "-v", f"{models / 'with_handler'}:/opt/ml/model:ro",
+                              twin, "serve"], capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    try:
+        probe = ("import json, time, requests\n"
+                 "for _ in range(240):\n"
+                 "    try:\n"
+                 "        answer = requests.post('http://localhost:8092/invocations', data=json.dumps({'rows': [[1, 2, 3]]}))\n"
+                 "        print(answer.json()['context']['rest_uri']); break\n"
+                 "    except requests.ConnectionError:\n"
+                 "        time.sleep(0.25)\n")
+        result = subprocess.run(["docker", "exec", name, "python3", "-c", probe], capture_output=True, text=True,
+                                timeout=120)
+        rest_uri = result.stdout.strip()
+        assert rest_uri.startswith("http://localhost:") and ":8501/" not in rest_uri, result.stdout + result.stderr
+        still_serving(zoo)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+@docker
+def test_other_commands_run_as_given_with_the_dlcs_python(twin):
+    """[dlc] no ENTRYPOINT: a command runs as given; `python3` on PATH is the DLC's Python (no TensorFlow) and
+    `serve` is found in /sagemaker (PATH 172)."""
+    result = subprocess.run(["docker", "run", "--rm", twin, "sh", "-c",
+                             "command -v serve; python3 -c \"import tensorflow\" 2>/dev/null || echo no-tensorflow"],
                             capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "ran"
+    assert result.returncode == 0 and result.stdout.split() == ["/sagemaker/serve", "no-tensorflow"], result.stderr
 
 
 @docker

@@ -2,25 +2,26 @@
 (tensorflow-training:2.18-cpu-py310), run against the built image.
 
 Sources of the rules (each test names the one it follows):
-- [tk]  https://github.com/aws/sagemaker-training-toolkit v5.1.4 (the sdist the image installs):
-        src/sagemaker_training/trainer.py (success/failure files, exit codes), environment.py (SM_* variables,
-        SAGEMAKER_REGION), mapping.py (hyperparameters -> command-line arguments), process.py (the
-        `python -- script` command), errors.py (ExecuteUserScriptError)
+- [tk]  https://github.com/aws/sagemaker-training-toolkit v4.8.4 (the version the DLC pins, and the sdist the
+        image installs): src/sagemaker_training/trainer.py (success/failure files, exit codes), environment.py
+        (SM_* variables, SAGEMAKER_REGION), mapping.py (hyperparameters -> command-line arguments), process.py
+        (the command through /bin/sh with capture_error=True), errors.py (ExecuteUserScriptError)
 - [ttk] https://github.com/aws/sagemaker-tensorflow-training-toolkit v20.4.1:
         src/sagemaker_tensorflow_container/training.py (TF_CONFIG for MultiWorkerMirroredStrategy on port 8890,
         the script run with capture_error=True, the model-layout warnings after training), s3_utils.py
         (TF_CPP_MIN_LOG_LEVEL, S3_REGION, S3_USE_HTTPS)
-- [dlc] https://github.com/aws/deep-learning-containers/blob/master/tensorflow/training/docker/2.18/py3/Dockerfile.cpu
-        (ENV SAGEMAKER_TRAINING_MODULE sagemaker_tensorflow_container.training:main;
-        sagemaker-tensorflow-training==20.4.1) and Dockerfile.sagemaker.cpu.core_packages.json beside it
+- [dlc] https://github.com/aws/deep-learning-containers tag v1.19-tf-sagemaker-2.18.0-tr-py310 (2025-10-23, a full
+        build): tensorflow/training/docker/2.18/py3/Dockerfile.cpu (ENV SAGEMAKER_TRAINING_MODULE
+        sagemaker_tensorflow_container.training:main; line 284 sagemaker-training==4.8.4 "because of protobuf
+        dependency with tensorflow-metadata"; sagemaker-tensorflow-training==20.4.1) and
+        Dockerfile.sagemaker.cpu.core_packages.json beside it
 - [tfs] https://github.com/aws/sagemaker-tensorflow-serving-container docker/build_artifacts/sagemaker/tfs_utils.py
-        find_models, summarised in ../shared/contracts/NEXT_LABS.md section B3: a saved_model.pb in an all-digits
-        folder is a version of the model named after the folder above it
+        find_models: a saved_model.pb in an all-digits folder is a version of the model named after the folder
+        above it
 - [sdk] https://github.com/aws/sagemaker-python-sdk (v3, sagemaker 3.27): sagemaker-train/src/sagemaker/train/
         constants.py, templates.py, container_drivers/scripts/environment.py (ModelTrainer with SourceCode runs
         `/bin/bash -c ... sm_train.sh`, which needs python3 and pip3, and writes its own SM_* set)
-- [b1]  the observed run of the real `train` in ../shared/contracts/NEXT_LABS.md section B1
-- [b6]  the URIs of the pinned SDK in ../shared/contracts/NEXT_LABS.md section B6
+- [uri] the pinned SDK's sagemaker-core image_uri_config/tensorflow.json (what image_uris.retrieve returns)
 Expected values come from those sources, never from the twin's files.
 """
 import json
@@ -35,12 +36,15 @@ from smworkshop.paths import REPO
 import training_twins
 from training_twins import (  # noqa: F401 (the toolkit's tests run here too)
     test_a_missing_script_is_reported_as_such, test_hyperparameters_become_sorted_command_line_arguments,
-    test_job_succeeds_and_writes_the_success_file)
+    test_job_succeeds_and_writes_the_success_file,
+    test_the_logged_command_is_the_interpreter_then_the_script_without_an_end_of_options_marker,
+    test_through_the_shell_a_value_with_shell_syntax_fails_the_job_before_the_script_runs,
+    test_through_the_shell_a_value_with_spaces_becomes_several_arguments)
 from training_twins import HYPERPARAMETERS, prepare, run_train
 
 pytestmark = pytest.mark.docker
 CONTAINER = "tensorflow-2.18-training"
-# B6 of NEXT_LABS.md: what sagemaker.core.image_uris.retrieve returns in the pinned SDK (TF 2.18 DLCs are py310).
+# [uri] what sagemaker.core.image_uris.retrieve returns in the pinned SDK (TF 2.18 DLCs are py310).
 URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.18-cpu-py310"
 RETRIEVE = dict(py_version="py310", image_scope="training", instance_type="ml.m5.xlarge")
 LAB_CODE = REPO / "labs" / "03b_tensorflow_script_mode" / "code"
@@ -106,7 +110,7 @@ def predict_in_twin(image, model_dir, version_dir, rows):
 # ---- the image ------------------------------------------------------------------------------------------
 
 def test_the_tag_is_the_uri_the_sdk_gives_for_the_real_image():
-    """[b6] image_uris.retrieve("tensorflow", region, "2.18", py_version="py310", image_scope="training", ...)."""
+    """[uri] image_uris.retrieve("tensorflow", region, "2.18", py_version="py310", image_scope="training", ...)."""
     assert images.aws_image_uri("tensorflow", "us-east-1", "2.18", **RETRIEVE) == URI
 
 
@@ -131,10 +135,28 @@ def test_the_image_says_it_is_a_twin_and_has_what_the_sdk_driver_needs(twin):
                                " m.version('keras'), sys.version_info[:2])"],
                               capture_output=True, text=True)
     found = versions.stdout.split()
-    # [dlc] core_packages: sagemaker-tensorflow-training==20.4.1; tensorflow 2.18; Keras 3 (TF >= 2.16)
-    assert found[:2] == ["5.1.4", "20.4.1"], versions.stderr
+    # [dlc] Dockerfile.cpu:284 sagemaker-training==4.8.4, core_packages: sagemaker-tensorflow-training==20.4.1;
+    # tensorflow 2.18; Keras 3 (TF >= 2.16)
+    assert found[:2] == ["4.8.4", "20.4.1"], versions.stderr
     assert found[2].startswith("2.18.") and found[3].startswith("3."), found
     assert "(3, 11)" in versions.stdout
+
+
+def test_a_training_script_can_import_the_packages_the_dlc_has_for_it(twin):
+    """[dlc] Dockerfile.cpu: sagemaker-tensorflow-training's declared dependencies (numpy, scipy, scikit-learn,
+    pandas, Pillow, h5py; unpinned: the twin takes the releases of the DLC's October 2025 build) and protobuf
+    3.20.3, the newest that sagemaker-training 4.8.4 accepts (its setup.py: protobuf>=3.9.2,<=3.20.3), under
+    which TensorFlow must still load. numpy stays the parent's 2.0.2 (the DLC's is <2: a difference row)."""
+    probe = subprocess.run(["docker", "run", "--rm", twin, "python3", "-c", "; ".join([
+        "import json, google.protobuf, numpy, pandas, sklearn, scipy, PIL, h5py, tensorflow as tf",
+        "print('VERSIONS ' + json.dumps({'protobuf': google.protobuf.__version__, 'pandas': pandas.__version__, "
+        "'sklearn': sklearn.__version__, 'scipy': scipy.__version__, 'numpy': numpy.__version__, "
+        "'sum': float(tf.reduce_sum(tf.ones(3)))}))"])], capture_output=True, text=True, timeout=300)
+    lines = [line for line in probe.stdout.splitlines() if line.startswith("VERSIONS ")]
+    assert lines, probe.stderr[-3000:]
+    found = json.loads(lines[-1].split(" ", 1)[1])
+    assert found["protobuf"] == "3.20.3" and found["sum"] == 3.0
+    assert (found["pandas"], found["sklearn"], found["scipy"], found["numpy"]) == ("2.3.3", "1.7.2", "1.16.2", "2.0.2")
 
 
 # ---- a DLC-style job: `train` with sagemaker_program and sagemaker_submit_directory ---------------------
@@ -146,21 +168,21 @@ def dlc_job(twin, tmp_path_factory):
 
 
 def test_the_environment_is_the_toolkits(dlc_job):
-    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/master/src/sagemaker_training/environment.py, [b1];
+    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/v4.8.4/src/sagemaker_training/environment.py;
     [ttk] https://github.com/aws/sagemaker-tensorflow-training-toolkit s3_utils.py"""
     env = dlc_job["seen"]["env"]
-    # [b1] hyperparameters without the sagemaker_* keys, as JSON and one variable each
+    # [tk] hyperparameters without the sagemaker_* keys, as JSON and one variable each
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "flag": True, "lr": 0.01, "nested": {"a": 1}, "optimizer": "adam"}
     assert (env["SM_HP_EPOCHS"], env["SM_HP_FLAG"], env["SM_HP_LR"], env["SM_HP_OPTIMIZER"]) == ("3", "true", "0.01",
                                                                                               "adam")
     assert json.loads(env["SM_HP_NESTED"]) == {"a": 1}
     assert json.loads(env["SM_USER_ARGS"]) == dlc_job["seen"]["argv"]
-    # [b1] the script, the submit directory; [dlc] the framework module; no distribution parameters
+    # [tk] the script, the submit directory; [dlc] the framework module; no distribution parameters
     assert (env["SM_USER_ENTRY_POINT"], env["SM_MODULE_NAME"], env["SM_MODULE_DIR"]) == ("train.py", "train",
                                                                                       "/opt/ml/code")
     assert env["SM_FRAMEWORK_MODULE"] == "sagemaker_tensorflow_container.training:main"
     assert json.loads(env["SM_FRAMEWORK_PARAMS"]) == {} and env["SM_LOG_LEVEL"] == "20"
-    # [b1] hosts and paths
+    # [tk] hosts and paths
     assert json.loads(env["SM_HOSTS"]) == ["algo-1"] and env["SM_CURRENT_HOST"] == "algo-1"
     assert env["SM_NETWORK_INTERFACE_NAME"] == "eth0" and env["SM_IS_HETERO"] == "false"
     assert json.loads(env["SM_CHANNELS"]) == ["train", "validation"]
@@ -180,7 +202,7 @@ def test_the_environment_is_the_toolkits(dlc_job):
 
 
 def test_the_savedmodel_is_where_tensorflow_serving_finds_it(dlc_job, twin):
-    """[tfs] https://github.com/aws/sagemaker-tensorflow-serving-container (tfs_utils.find_models, B3);
+    """[tfs] https://github.com/aws/sagemaker-tensorflow-serving-container (tfs_utils.find_models);
     [ttk] https://github.com/aws/sagemaker-tensorflow-training-toolkit training.py"""
     model_dir = dlc_job["root"] / "model"
     # [tfs] <model_dir>/regressor/1/saved_model.pb: model "regressor", version 1
@@ -225,7 +247,7 @@ def test_a_savedmodel_outside_a_version_folder_is_warned_about(twin, tmp_path):
 
 
 def test_a_failing_script_writes_the_failure_file_and_exits_non_zero(twin, tmp_path):
-    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/master/src/sagemaker_training/trainer.py, errors.py;
+    """[tk] https://github.com/aws/sagemaker-training-toolkit/blob/v4.8.4/src/sagemaker_training/trainer.py, errors.py;
     the script's stderr is in the failure file because [ttk] training.py runs it with capture_error=True."""
     script = "import sys\nprint('starting')\nraise ValueError('learning rate must be positive')\n"
     root = prepare(tmp_path, script)
@@ -260,7 +282,7 @@ def test_sdk_v3_model_trainer_runs_the_lab_script_in_local_mode(twin, tmp_path, 
     """[sdk] https://github.com/aws/sagemaker-python-sdk sagemaker-train/src/sagemaker/train/templates.py and
     container_drivers/scripts/environment.py: ModelTrainer + SourceCode runs the lab's train.py through the SDK's
     own driver with its SM_* set; the script's per-epoch lines are what smworkshop.metrics reads, and its
-    SavedModel is [tfs] model "model" (https://github.com/aws/sagemaker-tensorflow-serving-container, B3)."""
+    SavedModel is [tfs] model "model" (https://github.com/aws/sagemaker-tensorflow-serving-container)."""
     from sagemaker.core.training.configs import SourceCode
 
     monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path / "workspace"))

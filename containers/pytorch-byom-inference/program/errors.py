@@ -1,6 +1,8 @@
-"""Errors that carry an HTTP status. Any exception with an integer `status_code` attribute is answered
-with that status, as in SageMaker's inference toolkit (BaseInferenceToolkitError), so a user's
-inference.py can define its own without importing anything from this container."""
+"""Errors that carry an HTTP status (Lab 02's image only). Any exception with an integer `status_code`
+attribute is answered with that status, so a user's inference.py can define its own without importing
+anything from this container. That is this image's own rule: AWS's inference toolkit, which the framework
+twins run, honours a status only for sagemaker_inference.errors.BaseInferenceToolkitError and answers 500
+to every other exception."""
 
 
 class InferenceError(Exception):

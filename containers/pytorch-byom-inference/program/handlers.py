@@ -16,9 +16,8 @@ import logging
 import sys
 from pathlib import Path
 
+import default_handlers
 import environment
-
-default_handlers = importlib.import_module(environment.DEFAULT_HANDLERS)
 
 log = logging.getLogger("handlers")
 TEXT_TYPES = ("application/json", "text/csv")

@@ -1,6 +1,9 @@
-"""The real image's njs front (docker/build_artifacts/sagemaker/tensorflowServing.js in
-aws/sagemaker-tensorflow-serving-container) in Python: how a POST /invocations body becomes a TF Serving
-REST request, which model and method the custom attributes pick, and how the answer goes back.
+"""The real image's njs front in Python: how a POST /invocations body becomes a TF Serving REST request,
+which model and method the custom attributes pick, and how the answer goes back. Source:
+aws/deep-learning-containers @ ff2b6404fe1ef44c150e1b3c1984470c8beb7e5e,
+tensorflow/inference/docker/build_artifacts/sagemaker/tensorflowServing.js (line numbers below are that file's).
+JavaScript's String.replace with a text pattern replaces the FIRST occurrence only; where the njs code relies on
+it, so does this file (count=1), quirks included.
 
 Like the original, the conversion works on the text, not on parsed JSON: a body that is not valid JSON is
 passed on and TF Serving says what is wrong with it (a 400), which is what a caller of the real image sees.
@@ -17,7 +20,7 @@ ATTRIBUTE = re.compile(r"tfs-[a-z\-]+=[^,]+")
 TFS_JSON = re.compile(r'"(instances|inputs|examples)"\s*:')
 JSON_LINES = re.compile(r"[}\]]\s*[\[{]")            # a closing bracket, then an opening one: several documents
 LIST_OF_LISTS = re.compile(r"\s*\[\s*\[")
-NUMERIC_FIRST_FIELD = re.compile(r'\s*("|[\d.Ee+\-]+.*)')
+NUMERIC_FIRST_FIELD = re.compile(r'\s*("|[\d.Ee+\-]+.*)', re.ASCII)  # JavaScript's \d is ASCII
 LINE_BREAK = re.compile(r"\r?\n")
 
 
@@ -71,24 +74,30 @@ def json_lines_body(text):
 
 
 def csv_body(text):
-    """One instance per line; a line with commas becomes a list. When the first field is not a number (or a
-    quoted string), every field is sent as a JSON string."""
+    """csv_request (lines 191-234): one instance per line, in brackets when the line has a comma. When the body
+    does not start with a number or a quote, each line is quoted as njs does it: the first '"' escaped and the
+    first ',' turned into '","', so `a,b,c` is ["a","b,c"] (two fields) and `x,"y"` is not valid JSON."""
     quote = NUMERIC_FIRST_FIELD.match(text) is None
     rows = []
     for line in LINE_BREAK.split(text.strip()):
         line = line.strip()
         if not line:
             continue
-        row = ",".join(json.dumps(field) for field in line.split(",")) if quote else line
+        row = '"' + line.replace('"', '\\"', 1).replace(",", '","', 1) + '"' if quote else line
         rows.append(f"[{row}]" if "," in line else row)
     return '{"instances":[' + ",".join(rows) + "]}"
 
 
-def response(body, accept):
-    """(body, content type) of TF Serving's answer as the front returns it: with a JSON Accept the newlines go
-    and the first accepted type is the content type; otherwise application/json."""
+def response(status, body, accept):
+    """tfs_json_request's callback (lines 73-88): (body, content type) of TF Serving's answer as the front
+    returns it. A 400's first `\\'instances\\'` loses its backslashes. With an Accept header, only its FIRST space
+    is removed before it is split on commas; if application/jsonlines or application/json is then one of the
+    items, the newlines go and the FIRST item is the content type. Otherwise nginx's default_type,
+    application/json."""
+    if status == 400:
+        body = body.replace(b"\\'instances\\'", b"'instances'", 1)
     if accept is not None:
-        accepted = accept.strip().replace(" ", "").split(",")
+        accepted = accept.strip().replace(" ", "", 1).split(",")
         if "application/jsonlines" in accepted or "application/json" in accepted:
             return body.replace(b"\n", b""), accepted[0]
     return body, DEFAULT_CONTENT_TYPE

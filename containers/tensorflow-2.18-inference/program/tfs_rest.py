@@ -2,19 +2,27 @@
 tensorflow-cpu: the twin's stand-in for the tensorflow_model_server binary, which is on neither PyPI nor Debian.
 
 - GET  /v1/models/<name>[/versions/<v>]            model status; "AVAILABLE" once a version is loaded
+- GET  /v1/models/<name>[/versions/<v>]/metadata   GetModelMetadataResponse: the model spec and the signature
+                                                    defs (protobuf's JSON mapping)
 - POST /v1/models/<name>[/versions/<v>]:predict     `instances` (row format) -> {"predictions": ...},
                                                     `inputs` (columnar format) -> {"outputs": ...}
 Without a version the newest loaded one answers. Errors have TF Serving's shape, {"error": "..."}, and its
 status codes: 400 for a request that does not fit the model, 404 for an unknown model or version.
 """
+import argparse
 import base64
 import json
 import logging
+import os
 import re
+import signal
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import json_format
 from tensorflow.core.protobuf import saved_model_pb2
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import saved_models
@@ -22,6 +30,7 @@ import saved_models
 log = logging.getLogger("tfs")
 
 PREDICT = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)", re.IGNORECASE)
+METADATA = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?/metadata", re.IGNORECASE)
 STATUS = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/(\d+))?", re.IGNORECASE)
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -66,11 +75,16 @@ class Version:
                 "status": {"error_code": "UNKNOWN" if self.error else "OK", "error_message": self.error}}
 
 
-def signature_methods(path):
-    """{signature name: method name} from saved_model.pb (tf.saved_model.load does not tell the method)."""
+def signature_defs(path):
+    """{signature name: SignatureDef} of the SavedModel's serving graph, read from saved_model.pb."""
     saved = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
-    return {name: signature.method_name for graph in saved.meta_graphs
-            for name, signature in graph.signature_def.items()}
+    graphs = [graph for graph in saved.meta_graphs if "serve" in graph.meta_info_def.tags] or saved.meta_graphs
+    return dict(graphs[0].signature_def) if graphs else {}
+
+
+def signature_methods(path):
+    """{signature name: method name} (tf.saved_model.load does not tell the method)."""
+    return {name: signature.method_name for name, signature in signature_defs(path).items()}
 
 
 class ModelServer:
@@ -112,6 +126,16 @@ class ModelServer:
         if number not in versions or versions[number].state != "AVAILABLE":
             raise TfsError(404, f"Servable not found for request: Specific({name}, {number})")
         return versions[number]
+
+    def metadata(self, name, number=None):
+        """GetModelMetadataResponse for the newest AVAILABLE version (or the one asked for), with the
+        metadata field TF Serving fills, "signature_def" (a SignatureDefMap)."""
+        version = self.servable(name, number)
+        signatures = {key: json_format.MessageToDict(value, preserving_proto_field_name=True,
+                                                     always_print_fields_with_no_presence=True)
+                      for key, value in sorted(signature_defs(version.path).items())}
+        return {"model_spec": {"name": name, "signature_name": "", "version": str(version.number)},
+                "metadata": {"signature_def": {"signature_def": signatures}}}
 
     def predict(self, name, number, method, body):
         request = parse(body)
@@ -297,6 +321,9 @@ def create_app(server):
             name, number, method = match.groups()
             result = server.predict(name, int(number) if number else None, method.lower(), request.get_data())
             return json.dumps(result)
+        if request.method == "GET" and (match := METADATA.fullmatch(path)):
+            name, number = match.groups()
+            return json.dumps(server.metadata(name, int(number) if number else None), indent=1)
         if request.method == "GET" and (match := STATUS.fullmatch(path)):
             name, number = match.groups()
             if not name:
@@ -319,3 +346,23 @@ def create_app(server):
         return response(environ, start_response)
 
     return app
+
+
+def main():
+    """tensorflow_model_server's part: load every model, then listen (nothing answers while models load)."""
+    parser = argparse.ArgumentParser(description="the twin's TF Serving REST API")
+    parser.add_argument("--rest-api-port", type=int, required=True)
+    parser.add_argument("models", nargs="+", help="base paths of the models (folders of numbered versions)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(process)d %(asctime)s %(levelname)-8s tfs: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    server = ModelServer([Path(model) for model in args.models])
+    server.load_all()
+    http = make_server("0.0.0.0", args.rest_api_port, create_app(server), threaded=True)
+    log.info("TF Serving REST API on port %s (no gRPC API in this twin)", args.rest_api_port)
+    http.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

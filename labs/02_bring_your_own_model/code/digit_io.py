@@ -1,8 +1,10 @@
 """Shared by both versions of this model's serving code: loading, decoding requests, predicting.
 
 The hooks follow SageMaker's PyTorch inference contract (model_fn, input_fn, predict_fn; output_fn is
-in inference.py). Errors meant for the caller carry `status_code`, which SageMaker's inference
-toolkit and the workshop's container both answer with.
+in inference.py). Errors meant for the caller carry `status_code`: this lab's own container
+(containers/pytorch-byom-inference) answers with any exception's integer `status_code`. That is its own
+rule, not AWS's: AWS's inference toolkit honours a status only for its own error class,
+sagemaker_inference.errors.BaseInferenceToolkitError, and answers 500 to everything else (Lab 03a).
 """
 import io
 import json

@@ -6,6 +6,11 @@ input_handler(data, context) -> POSTs the result to TensorFlow Serving at contex
 output_handler(response, context), which returns (body, content_type). Here: CSV or JSON rows in, a
 diagnosis and its probability per row out. An exception in a handler becomes a 500 with its message: that is
 how this container's Python service answers errors in user code (TensorFlow Serving's own errors are 4xx).
+
+The handlers run in the container's own Python (gunicorn + falcon), not in TensorFlow's: AWS's TensorFlow
+inference image has no tensorflow and no numpy there, only requests, boto3, grpcio, protobuf, gevent, falcon and
+gunicorn. Hence only `json` here; a package beyond those goes into code/requirements.txt, which the container
+pip-installs when it starts.
 """
 import json
 

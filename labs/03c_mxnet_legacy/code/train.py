@@ -7,8 +7,9 @@ it everything through the environment and the command line:
   labels 0, 1, 2, ...);
 - whatever is written to SM_MODEL_DIR becomes model.tar.gz when the job ends;
 - SM_NUM_CPUS, SM_HOSTS and SM_CURRENT_HOST describe the machine and the cluster.
-The model is saved as MXNet's inference toolkit loads it without any code of yours: model-symbol.json,
-model-0000.params and model-shapes.json (the input's name and shape). It uses only APIs MXNet 1.9.0 (AWS's
+The model is saved as the MXNet inference toolkit's default model_fn loads it: model-symbol.json,
+model-0000.params and model-shapes.json (the input's name and shape); the archive still needs a
+code/inference.py to serve, even an empty one (the lab adds it). It uses only APIs MXNet 1.9.0 (AWS's
 image) and 1.9.1 (the twin) share.
 """
 import argparse
