@@ -72,16 +72,21 @@ class ServingContainer:
         if started.returncode != 0:
             raise RuntimeError(f"docker run {self.image} serve failed: {started.stderr.strip()}")
         deadline = time.monotonic() + ready_seconds
+        last = "no answer yet"
         while time.monotonic() < deadline:
             if not self.running():
                 raise RuntimeError(f"serving container exited during start-up:\n{self.logs()}")
+            # A server still booting may refuse, reset or not answer in time (a busy machine): every
+            # such failure means "not ready yet", until the deadline.
             try:
-                if requests.get(f"{self.url}/ping", timeout=2).status_code == 200:
+                status = requests.get(f"{self.url}/ping", timeout=min(2.0, max(0.1, deadline - time.monotonic()))).status_code
+                if status == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+                last = f"last answer {status}"
+            except requests.RequestException as err:
+                last = f"last attempt: {type(err).__name__}"
             time.sleep(0.25)
-        raise TimeoutError(f"/ping did not answer 200 within {ready_seconds} s:\n{self.logs()}")
+        raise TimeoutError(f"/ping did not answer 200 within {ready_seconds} s ({last}):\n{self.logs()}")
 
     def running(self):
         out = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", self.name],

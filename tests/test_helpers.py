@@ -561,6 +561,45 @@ def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):
     assert f"{tmp_path / 'opt_ml'}:/opt/ml" in commands[0]
 
 
+def _booting_server(monkeypatch, answers):
+    """`docker` calls succeed and the container runs; /ping gives ANSWERS in turn (an exception is raised)."""
+    import requests
+
+    from smworkshop import docker_run
+
+    class Done:
+        returncode, stdout, stderr = 0, "true", ""
+
+    monkeypatch.setattr(docker_run.subprocess, "run", lambda cmd, **kw: Done())
+    monkeypatch.setattr(docker_run.time, "sleep", lambda seconds: None)
+    pings = iter(answers)
+
+    def ping(url, timeout):
+        answer = next(pings, requests.ReadTimeout("still busy"))
+        if isinstance(answer, Exception):
+            raise answer
+        return type("Answer", (), {"status_code": answer})()
+
+    monkeypatch.setattr(docker_run.requests, "get", ping)
+    return docker_run.ServingContainer("image", "model")
+
+
+def test_serving_start_keeps_polling_ping_through_slow_and_refused_answers(monkeypatch):
+    """A worker still importing XGBoost on a busy machine can take longer than one /ping's 2 s: that is
+    "not ready yet", like a refused connection, not a failed start."""
+    import requests
+
+    container = _booting_server(monkeypatch, [requests.ConnectionError("refused"), requests.ReadTimeout("slow"),
+                                              503, 200])
+    assert container.start(ready_seconds=30) is container
+
+
+def test_serving_start_gives_up_at_its_deadline_with_the_container_log(monkeypatch):
+    container = _booting_server(monkeypatch, [])  # every /ping times out
+    with pytest.raises(TimeoutError, match=r"within 0\.5 s \(last attempt: ReadTimeout\)"):
+        container.start(ready_seconds=0.5)
+
+
 def test_container_pins_match_the_host_lock():
     """Images use the host's versions: a model trained in one loads in the other, and builds repeat.
     A container may pin another version, or a package the host does not have, only on a line that says why:
