@@ -6,9 +6,9 @@ pushes to ECR, so both modes need an engine. Local mode also drives Docker Compo
 
 Rules: inside a SageMaker Studio app, Docker is reached through a proxy that allows only the
 `sagemaker` network (for builds and containers), refuses privileged containers, and shares one network
-namespace between the app and its containers, so nothing publishes ports there
-(../shared/contracts/STUDIO.md has the sources). Every `docker` command the workshop runs takes its
-network flags from `rules()`.
+namespace between the app and its containers, so nothing publishes ports there (AWS's documentation:
+https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-local-get-started.html).
+Every `docker` command the workshop runs takes its network flags from `rules()`.
 """
 import os
 import platform

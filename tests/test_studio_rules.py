@@ -1,6 +1,6 @@
 """The Studio path without Studio: how the helpers behave when the app's metadata says "SageMaker Studio".
 
-The rules come from ../shared/contracts/STUDIO.md, which cites AWS's documentation
+The rules come from AWS's documentation
 (https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-local-get-started.html) and the SDK
 source: sagemaker-core local/image.py (no published ports in Studio, health check on localhost:serving_port,
 single instance only) and sagemaker-train local/local_container.py (`--network sagemaker`).

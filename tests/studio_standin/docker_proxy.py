@@ -4,7 +4,7 @@ Studio gives a space Docker access through a proxy (DOCKER_HOST=unix:///docker/p
 forwards to a real engine but refuses what Studio does not allow. This proxy does the same with the
 rules below, so CI can run the workshop's Docker calls and Lab 01 as they would run in Studio.
 
-Every rule is here, with its source (facts collected in ../shared/contracts/STUDIO.md):
+Every rule is here, with its source (AWS's page: https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-local-get-started.html):
 
 1. Builds only on the `sagemaker` network. Studio refuses a plain `docker build` with
    "Forbidden. Reason: [ImageBuild] 'sagemaker' is the only user allowed network input".
