@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -577,6 +578,47 @@ def test_unknown_route_is_nginxs_404_with_an_empty_json_body(server):
     response = requests.get(f"{server.url}/models", timeout=5)
     assert response.status_code == 404 and response.text == "{}"
     assert requests.get(f"{server.url}/invocations", timeout=5).status_code == 405
+
+
+def container_commands(container):
+    return subprocess.run(["docker", "top", container.name, "-eo", "pid,args"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_serving_is_nginx_in_front_of_gunicorn_sync_workers_on_a_unix_socket(server):
+    """[trn] serving.py serving_entrypoint (line 169) -> server.start; [sc] _server.py start (lines 72-119):
+    with use_nginx, `nginx -c /etc/sagemaker-nginx.conf` (its etc/nginx.conf.template proxies to
+    unix:/tmp/gunicorn.sock) and gunicorn bound there; [df] the base image installs nginx (line 60). The
+    worker class is the twin's documented difference (sync, not gevent); gunicorn names the class it runs
+    (more than one thread would silently make it gthread)."""
+    commands = container_commands(server)
+    assert "nginx: master process nginx -c /etc/sagemaker-nginx.conf" in commands
+    logs = server.logs()
+    assert "Listening at: unix:/tmp/gunicorn.sock" in logs
+    assert "Using worker: sync" in logs
+
+
+def test_sagemaker_use_nginx_false_puts_gunicorn_on_the_port(xgb_image, trained):
+    """[sc] _env.py ServingEnv (line 899): SAGEMAKER_USE_NGINX, default true; _server.start binds gunicorn to
+    0.0.0.0:SAGEMAKER_BIND_TO_PORT and starts no nginx when it is false."""
+    with docker_run.serving(xgb_image, trained["root"] / "model", env={"SAGEMAKER_USE_NGINX": "false"}) as container:
+        answer = post(container, GOOD_ROW)
+        commands = container_commands(container)
+        logs = container.logs()
+    assert answer.status_code == 200 and "nginx" not in commands
+    assert re.search(r"Listening at: http://0\.0\.0\.0:\d+", logs)
+
+
+def test_difference_nginx_access_log_is_off_unless_server_access_log_is_1(server, xgb_image, trained):
+    """[sc] etc/nginx.conf.template (line 15): `access_log /dev/stdout combined;`, one line per request.
+    The twin's difference: off by default, because local mode prints a container's output into the
+    notebook; SERVER_ACCESS_LOG=1 gives AWS's line."""
+    assert post(server, GOOD_ROW).status_code == 200
+    assert '"POST /invocations HTTP/1.1" 200' not in server.logs()
+    with docker_run.serving(xgb_image, trained["root"] / "model", env={"SERVER_ACCESS_LOG": "1"}) as container:
+        assert post(container, GOOD_ROW).status_code == 200
+        time.sleep(0.5)  # nginx writes the line after the answer
+        assert '"POST /invocations HTTP/1.1" 200' in container.logs()
 
 
 # ---- serving variants (one container each) ----------------------------------------------------------------

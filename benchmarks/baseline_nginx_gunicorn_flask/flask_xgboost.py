@@ -10,9 +10,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from flask import Flask, Response, request  # noqa: E402
 
-import predictions  # noqa: E402
-from errors import UserError  # noqa: E402
-from inference import parse_accept  # noqa: E402
+from sagemaker_xgboost_container.algorithm_mode import predictions  # noqa: E402
+from sagemaker_xgboost_container.algorithm_mode.errors import UserError  # noqa: E402
+from sagemaker_xgboost_container.algorithm_mode.inference import parse_accept  # noqa: E402
 
 MAX_BYTES = int(os.environ.get("MAX_CONTENT_LENGTH", "6291456"))
 

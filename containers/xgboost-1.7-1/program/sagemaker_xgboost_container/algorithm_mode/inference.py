@@ -17,9 +17,12 @@ github.com/aws/sagemaker-xgboost-container, in the same order:
    SAGEMAKER_INFERENCE_OUTPUT a type sagemaker-containers' encoder cannot write (application/jsonlines,
    application/x-recordio-protobuf, or any default accept but NPY) is a 500, as on AWS.
 Routes as Flask and nginx make them: HEAD is answered wherever GET is (Werkzeug adds it), a known path
-with another method is 405, any other path is nginx's 404 with the body {}.
-In front of the real Flask app nginx has read the whole request before Flask answers 413; here the
-server reads (and drops) the rest of the body first, so the client gets the 413 and not a reset.
+with another method is 405, any other path is nginx's 404 with the body {} (nginx answers it; this app
+too, for paths nginx passes on and when there is no nginx).
+nginx has read the whole request before the app answers 413 (as in front of the real Flask app); the app
+still reads (and drops) the rest of the body first: nginx is still sending it, and closing early would
+reset that connection (nginx logs an error and may answer 502); without nginx (SAGEMAKER_USE_NGINX=false)
+the client would get a reset instead of the 413.
 
 A plain WSGI application (werkzeug's request and response objects): four routes need no framework.
 Bad input never stops the server.
