@@ -633,6 +633,24 @@ def test_csv_payload_sniffed_delimiter_and_empty_fields_as_missing(twin, body, e
     np.testing.assert_array_equal(got, np.array(expected, dtype=float))
 
 
+TRICKY_CELLS = ["1", " 1", "1 ", "\t2", "+1", "1.", ".5", "1e5", "1_0", "nan", "NaN", "-Infinity", "\u0661",
+                "0x10", "1d5", "True"]
+
+
+@pytest.mark.parametrize("cell", TRICKY_CELLS)
+def test_csv_cell_is_read_as_the_real_encoders_string_array_cast_reads_it(twin, cell):
+    """[su] encoder.csv_to_dmatrix: np.array(rows).astype(dtype) -- the same number, or a refusal, per cell."""
+    try:
+        expected = np.array([[cell, "0"]]).astype(float)
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match="row 1, column 1"):
+            twin("predictions").csv_to_array(f"{cell},0")
+    else:
+        np.testing.assert_array_equal(twin("predictions").csv_to_array(f"{cell},0"), expected)
+
+
 def test_csv_payload_with_rows_of_different_lengths_says_which_row(twin):
     """Rows of unequal length cannot make a matrix ([su] np.array(...).astype fails); the twin names the row."""
     with pytest.raises(ValueError, match="row 2 has 2 values, row 1 has 3"):
