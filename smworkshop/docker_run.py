@@ -26,10 +26,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(image, *command, opt_ml_root=None, env=None, network=None, extra_hosts=(), hostname=None, timeout=600):
-    """`docker run IMAGE COMMAND...` as the workshop runs containers by hand, with ROOT mounted at /opt/ml.
-    NETWORK (e.g. "none", to show network isolation) replaces the engine's network; EXTRA_HOSTS are
-    `name:address` entries; HOSTNAME e.g. a job's `algo-1`. Returns (exit code, output)."""
+def command(image, *args, opt_ml_root=None, env=None, network=None, extra_hosts=(), hostname=None):
+    """The `docker run --rm ... IMAGE ARGS...` command line (a list) the workshop runs a container by hand
+    with: ROOT mounted at /opt/ml, NETWORK (e.g. "none", to show network isolation) instead of the engine's
+    network, EXTRA_HOSTS as `name:address` entries, HOSTNAME e.g. a job's `algo-1`. Lab 01 prints and runs it."""
     cmd = ["docker", "run", "--rm", "--label", f"{RUN_LABEL}=train",
            *(["--network", network] if network else engine.rules().network_args()),
            *(["--hostname", hostname] if hostname else []),
@@ -39,7 +39,12 @@ def run(image, *command, opt_ml_root=None, env=None, network=None, extra_hosts=(
         cmd += ["-v", f"{Path(opt_ml_root).resolve()}:/opt/ml"]
     for key, value in (env or {}).items():
         cmd += ["-e", f"{key}={value}"]
-    result = subprocess.run(cmd + [image, *command], capture_output=True, text=True, timeout=timeout)
+    return cmd + [image, *args]
+
+
+def run(image, *args, timeout=600, **options):
+    """Run command(IMAGE, *ARGS, **OPTIONS); returns (exit code, output)."""
+    result = subprocess.run(command(image, *args, **options), capture_output=True, text=True, timeout=timeout)
     return result.returncode, result.stdout + result.stderr
 
 
@@ -61,14 +66,19 @@ class ServingContainer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = f"workshop-serve-{uuid.uuid4().hex[:8]}"
 
-    def start(self, ready_seconds=60):
+    @property
+    def command(self):
+        """The `docker run -d ... IMAGE serve` command line (a list) start() runs."""
         cmd = ["docker", "run", "-d", "--name", self.name, "--label", f"{RUN_LABEL}=serve",
                *self.rules.network_args(), "-v", f"{self.model_dir}:/opt/ml/model:ro"]
         if self.rules.publish_ports:
             cmd += ["-p", f"127.0.0.1:{self.port}:{self.container_port}"]
         for key, value in self.env.items():
             cmd += ["-e", f"{key}={value}"]
-        started = subprocess.run(cmd + [self.image, "serve"], capture_output=True, text=True)
+        return cmd + [self.image, "serve"]
+
+    def start(self, ready_seconds=60):
+        started = subprocess.run(self.command, capture_output=True, text=True)
         if started.returncode != 0:
             raise RuntimeError(f"docker run {self.image} serve failed: {started.stderr.strip()}")
         deadline = time.monotonic() + ready_seconds
@@ -106,12 +116,20 @@ class ServingContainer:
     def stop(self):
         subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
 
+    def __enter__(self):
+        """`with container:` starts it and waits for /ping; it is always removed afterwards."""
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # a container that never answered 200 is removed too
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+
 
 @contextlib.contextmanager
 def serving(image, model_dir, env=None, port=None, container_port=8080):
     """with serving(image, model_dir) as container: container.invoke(...): always removed afterwards."""
-    container = ServingContainer(image, model_dir, env, port, container_port)
-    try:
-        yield container.start()
-    finally:
-        container.stop()
+    with ServingContainer(image, model_dir, env, port, container_port) as container:
+        yield container

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -214,16 +215,16 @@ def build(name, extra_tags=(), context=None, build_args=None, force=False, say=p
                if arg not in (build_args or {})}
     args = {"BASE_IMAGE": base_image(say), **parents, **(build_args or {})}
     wanted = inputs_hash(context, " ".join(f"{k}={image_id(v) or v}" for k, v in sorted(args.items())))
-    if not force and image_label(tag, INPUTS_LABEL) == wanted:
-        for extra in extra_tags:
-            _docker("tag", tag, extra)
-        say(f"image {tag} is up to date")
-        return tag
-    say(f"building {tag} (inputs changed or image missing)")
-    fill_wheelhouse(context, say)
     build_args = [flag for key, value in args.items() for flag in ("--build-arg", f"{key}={value}")]
     cmd = ["docker", "build", *engine.rules().network_args(), *build_args, "--label", f"{INPUTS_LABEL}={wanted}",
            "-t", tag, str(context)]
+    if not force and image_label(tag, INPUTS_LABEL) == wanted:
+        for extra in extra_tags:
+            _docker("tag", tag, extra)
+        say(f"image {tag} is up to date; it was built by\n  $ DOCKER_BUILDKIT=0 {shlex.join(cmd)}")
+        return tag
+    say(f"building {tag} (inputs changed or image missing):\n  $ DOCKER_BUILDKIT=0 {shlex.join(cmd)}")
+    fill_wheelhouse(context, say)
     # The classic builder works with every engine this workshop meets (Debian's 20.10 included).
     seconds = _stream(cmd, name, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     for extra in extra_tags:
@@ -321,6 +322,9 @@ def push_to_ecr(name, region, ecr_client=None, docker=_docker, tags=(), local_im
 
     ecr = ecr_client or boto3.client("ecr", region_name=region)
     repository = f"{IMAGE_PREFIX}/{name}"
+    # Each step is said as the AWS CLI / docker command it does (boto3 here, so no AWS CLI is needed).
+    say(f"$ aws ecr create-repository --region {region} --repository-name {repository} "
+        "--image-scanning-configuration scanOnPush=true --encryption-configuration encryptionType=AES256")
     try:
         ecr.create_repository(repositoryName=repository,
                               imageScanningConfiguration={"scanOnPush": True},
@@ -328,12 +332,14 @@ def push_to_ecr(name, region, ecr_client=None, docker=_docker, tags=(), local_im
                               **({"tags": list(tags)} if tags else {}))
         say(f"created ECR repository {repository}")
     except ecr.exceptions.RepositoryAlreadyExistsException:
-        pass
+        say(f"ECR repository {repository} exists already")
     registry = _ecr_login(ecr, docker)
+    say(f"$ aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}")
     local_image = local_image or local_tag(name)
     version = (image_label(local_image, INPUTS_LABEL) or "latest")[:12]
     uri = f"{registry}/{repository}:{version}"
+    say(f"$ docker tag {local_image} {uri}")
     docker("tag", local_image, uri)
-    say(f"pushing {uri} ...")
+    say(f"$ docker push {uri}")
     docker("push", uri)
     return uri

@@ -6,6 +6,7 @@ The notebook code is the same in both modes; only what this object hands out dif
   aws:   boto3 clients for the real service, your execution role, S3 for data and models,
          images pushed to Amazon ECR.
 """
+import contextlib
 import io
 import json
 import logging
@@ -59,6 +60,20 @@ def _quiet_local_mode():
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"sagemaker\..*")
 
 
+def _forgetting_deleted_endpoints(client):
+    """SDK local mode's DeleteEndpoint stops the endpoint's container but keeps the endpoint in its table, so
+    a second delete (cleanup after the notebook's own call) stops it again and fails on the folder the first
+    one removed. The service forgets a deleted endpoint: local mode forgets it too."""
+    delete = client.delete_endpoint
+
+    def delete_endpoint(EndpointName):
+        delete(EndpointName=EndpointName)
+        type(client)._endpoints.pop(EndpointName, None)
+
+    client.delete_endpoint = delete_endpoint
+    return client
+
+
 def unique_name(prefix):
     """SageMaker names are unique per account and region: add a timestamp."""
     return f"{prefix}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}"[:63]
@@ -77,6 +92,7 @@ class LabSession:
         self.tags = workshop_tags(lab, self.session_id)
         self.run_root.mkdir(parents=True)
         self._local_logs = {}  # local training jobs: container root -> what the job printed
+        self._uploads = {}  # aws mode: key prefix -> uploads to it so far (each upload gets its own key)
         if self.mode == "local":
             self._connect_local(region)
         else:
@@ -103,7 +119,7 @@ class LabSession:
         session.config = {"local": {"local_code": True, "container_root": str(endpoints_root),
                                     "serving_port": self.serving_port, "container_config": container_config}}
         self._sm_session = session
-        self.sagemaker_client = session.sagemaker_client
+        self.sagemaker_client = _forgetting_deleted_endpoints(session.sagemaker_client)
         self.runtime_client = session.sagemaker_runtime_client
         self.role = FAKE_ROLE
 
@@ -147,12 +163,19 @@ class LabSession:
 
     # ---- data and models --------------------------------------------------------------------------
     def upload(self, local_path, key_prefix):
-        """Local mode reads the path as it is; aws mode copies it to the session's default bucket."""
+        """Local mode reads the path as it is; aws mode copies it to the session's default bucket.
+
+        Every upload gets a key of its own: under this session's id (learners sharing an account never
+        overwrite each other), and a second upload to the same KEY_PREFIX in one session is numbered
+        (Lab 02's v2 archive must not replace v1's, which an endpoint still serves).
+        """
         if self.mode == "local":
             return str(Path(local_path).resolve())
         self._ensure_default_bucket()
+        count = self._uploads[key_prefix] = self._uploads.get(key_prefix, 0) + 1
+        key = f"{self.lab}/{self.session_id}/{key_prefix}" + (f"-{count}" if count > 1 else "")
         # The session puts S3_PREFIX in front; the objects carry the workshop's tags too.
-        return self._sm_session.upload_data(str(local_path), key_prefix=f"{self.lab}/{key_prefix}",
+        return self._sm_session.upload_data(str(local_path), key_prefix=key,
                                             extra_args={"Tagging": urlencode({t["Key"]: t["Value"] for t in self.tags})})
 
     def _ensure_default_bucket(self):
@@ -211,32 +234,58 @@ class LabSession:
             return self.model_data(archive)
 
     # ---- training ---------------------------------------------------------------------------------
+    # What a ModelTrainer(...) cell takes from the lab, so that the cell is the same in both modes.
+    @property
+    def training_mode(self):
+        """sagemaker.train.model_trainer.Mode: LOCAL_CONTAINER (a container here) or SAGEMAKER_TRAINING_JOB."""
+        from sagemaker.train.model_trainer import Mode
+
+        return Mode.LOCAL_CONTAINER if self.mode == "local" else Mode.SAGEMAKER_TRAINING_JOB
+
+    @property
+    def sagemaker_session(self):
+        """ModelTrainer(sagemaker_session=...): on AWS the Session jobs run through, whose default bucket (made
+        here if the account has none) keeps every output under the workshop's S3 prefix. None in local mode:
+        a local job given a session copies that session's AWS credentials into its containers, and these
+        jobs read local folders (the SDK makes a session itself for a channel on S3)."""
+        if self.mode == "local":
+            return None
+        self._ensure_default_bucket()
+        return self._sm_session
+
+    @property
+    def sdk_tags(self):
+        """The workshop's tags as the SDK's Tag objects (ModelTrainer(tags=...))."""
+        from sagemaker.core.shapes import Tag
+
+        return [Tag(key=t["Key"], value=t["Value"]) for t in self.tags]
+
+    def job_folder(self, base_job_name):
+        """ModelTrainer(local_container_root=...): where local mode puts a job's /opt/ml (the SDK's default
+        is the notebook's folder). A fresh folder under this session's run root; the service ignores it."""
+        root = self.run_root / "training" / unique_name(base_job_name or "job")
+        root.mkdir(parents=True)
+        return str(root)
+
     def model_trainer(self, image, hyperparameters=None, base_job_name=None, instance_type="ml.m5.large",
                       instance_count=1, environment=None, source_code=None, distributed=None):
-        """A sagemaker.train.ModelTrainer: a local container job, or a real training job on AWS.
+        """The ModelTrainer(...) a lab writes out the first time, for later jobs of the same lab.
 
         SOURCE_CODE (a SourceCode) and DISTRIBUTED (e.g. Torchrun) are script mode's: passed on as they are.
         """
         from sagemaker.core.training.configs import Compute
-        from sagemaker.train.model_trainer import Mode, ModelTrainer
+        from sagemaker.train.model_trainer import ModelTrainer
 
-        common = dict(training_image=image, hyperparameters=hyperparameters or {}, base_job_name=base_job_name,
-                      environment=environment or {},
-                      **{k: v for k, v in (("source_code", source_code), ("distributed", distributed)) if v})
-        if self.mode == "local":
-            if instance_count > 1 and modes.in_studio_app():
-                raise ValueError("SageMaker Studio runs local mode on one instance only (the SDK refuses more): "
-                                 "use instance_count=1 here, or MODE = \"aws\" for a multi-instance job")
-            root = self.run_root / "training" / unique_name(base_job_name or "job")
-            root.mkdir(parents=True)
-            return ModelTrainer(training_mode=Mode.LOCAL_CONTAINER, local_container_root=str(root),
-                                compute=Compute(instance_type="local", instance_count=instance_count), **common)
-        from sagemaker.core.shapes import Tag
-
-        self._ensure_default_bucket()  # the job's output goes under S3_PREFIX in it
-        return ModelTrainer(role=self.role, sagemaker_session=self._sm_session,
-                            tags=[Tag(key=t["Key"], value=t["Value"]) for t in self.tags],
-                            compute=Compute(instance_type=instance_type, instance_count=instance_count), **common)
+        if self.mode == "local" and instance_count > 1 and modes.in_studio_app():
+            raise ValueError("SageMaker Studio runs local mode on one instance only (the SDK refuses more): "
+                             "use instance_count=1 here, or MODE = \"aws\" for a multi-instance job")
+        return ModelTrainer(training_image=image, hyperparameters=hyperparameters or {}, base_job_name=base_job_name,
+                            environment=environment or {}, role=self.role, training_mode=self.training_mode,
+                            sagemaker_session=self.sagemaker_session, tags=self.sdk_tags,
+                            local_container_root=self.job_folder(base_job_name),
+                            compute=Compute(instance_type=self.instance_type(instance_type),
+                                            instance_count=instance_count),
+                            **{k: v for k, v in (("source_code", source_code), ("distributed", distributed)) if v})
 
     def train_input(self, channel, local_path, content_type=None):
         """A training channel. CONTENT_TYPE reaches the container in inputdataconfig.json: the built-in
@@ -246,28 +295,35 @@ class LabSession:
         extra = {"content_type": content_type} if content_type else {}
         return InputData(channel_name=channel, data_source=self.upload(local_path, f"data/{channel}"), **extra)
 
-    def fit(self, trainer, inputs):
-        """trainer.train(...), raising TrainingFailed with the job's own failure reason.
+    @contextlib.contextmanager
+    def training_job(self, trainer):
+        """`with lab.training_job(trainer): trainer.train(...)` -- what the lab does around a job:
 
-        In aws mode the job goes on the cleanup list as soon as it exists, so a kernel stopped while
-        waiting stops the job too (local jobs end with the call).
+        - local mode streams the container's output and keeps none of it: a copy is kept for training_log()
+          (on AWS the log is in CloudWatch Logs);
+        - in aws mode the job goes on the cleanup list even when the wait is interrupted (a stopped kernel
+          then stops the job too);
+        - a failed job raises TrainingFailed with the job's FailureReason.
         """
         try:
-            if self.mode == "local":
-                # Local mode streams the container's output to stdout and keeps none of it: keep a copy
-                # for training_log() (on AWS the log is in CloudWatch).
-                with _Tee() as log:
-                    try:
-                        trainer.train(input_data_config=list(inputs))
-                    finally:
+            with (_Tee() if self.mode == "local" else contextlib.nullcontext()) as log:
+                try:
+                    yield trainer
+                finally:
+                    if log is not None:
                         self._local_logs[trainer.local_container_root] = log.getvalue()
-            else:
-                trainer.train(input_data_config=list(inputs), wait=False)
-                job = trainer._latest_training_job
-                self.cleanup.add("training_job", job.training_job_name)
-                job.wait(logs=True)
+                    job = None if self.mode == "local" else getattr(trainer, "_latest_training_job", None)
+                    if job is not None:
+                        self.cleanup.add("training_job", job.training_job_name)
+        except KeyboardInterrupt:
+            raise
         except Exception as err:
             raise TrainingFailed(self._failure_reason(trainer) or str(err)) from err
+
+    def fit(self, trainer, inputs):
+        """trainer.train(...) inside training_job(); returns the ModelDataUrl of what it trained."""
+        with self.training_job(trainer):
+            trainer.train(input_data_config=list(inputs))
         return self.trained_model_data(trainer)
 
     def training_log(self, trainer):

@@ -465,12 +465,41 @@ def test_aws_mode_uploads_data_and_models_to_s3_under_the_workshop_prefix_with_t
         lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
         lab.cleanup.created = {k: [] for k in lab.cleanup.created}
         bucket = "sagemaker-eu-west-1-123456789012"
-        assert lab.train_input("train", data).data_source == f"s3://{bucket}/sagemaker-workshop/unit-aws/data/train"
+        prefix = f"sagemaker-workshop/unit-aws/{lab.session_id}"
+        assert lab.train_input("train", data).data_source == f"s3://{bucket}/{prefix}/data/train"
         s3 = boto3.client("s3", region_name="eu-west-1")
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-        assert keys == ["sagemaker-workshop/unit-aws/data/train/iris.csv"]
+        assert keys == [f"{prefix}/data/train/iris.csv"]
         tags = s3.get_object_tagging(Bucket=bucket, Key=keys[0])["TagSet"]
     assert {t["Key"]: t["Value"] for t in tags} == {t["Key"]: t["Value"] for t in lab.tags}
+
+
+def test_aws_mode_never_uploads_two_files_to_one_key(monkeypatch, tmp_path):
+    """S3 replaces an object put to an existing key (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+    upload-objects.html): two archives both named model.tar.gz, in one session (Lab 02's v1 and v2) or in two
+    learners' sessions in one account, must land on different keys, and the first must stay as it was."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    versions = []
+    for version in ("v1", "v2"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "model.tar.gz").write_text(version)
+        versions.append(tmp_path / version / "model.tar.gz")
+    with mock_aws():
+        first, second = (session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
+                         for _ in range(2))
+        uris = [first.model_data(versions[0]), first.model_data(versions[1]), second.model_data(versions[0])]
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        bodies = [s3.get_object(Bucket=uri.split("/")[2], Key=uri.split("/", 3)[3])["Body"].read() for uri in uris]
+        for lab in (first, second):
+            lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+    assert len(set(uris)) == 3
+    assert bodies == [b"v1", b"v2", b"v1"]
 
 
 def _trained_model(folder):
@@ -515,7 +544,7 @@ def test_add_code_to_model_in_aws_mode_repacks_the_jobs_archive_in_s3(monkeypatc
         repacked = lab.add_code_to_model("s3://jobs/job-1/output/model.tar.gz", [inference])
         bucket, key = repacked[len("s3://"):].split("/", 1)
         s3.download_file(bucket, key, str(tmp_path / "repacked.tar.gz"))
-    assert repacked.endswith("/model.tar.gz") and key.startswith("sagemaker-workshop/unit-aws/models/")
+    assert repacked.endswith("/model.tar.gz") and key.startswith(f"sagemaker-workshop/unit-aws/{lab.session_id}/models")
     assert model_archive.listing(tmp_path / "repacked.tar.gz").split() == [
         "1", "1/saved_model.pb", "1/variables", "code/inference.py", "model.json"]
 
@@ -633,3 +662,23 @@ def test_cleanup_registers_its_exit_hook_only_when_asked(monkeypatch):
     monkeypatch.setattr(cleanup, "AT_EXIT", True)
     work = cleanup.Cleanup(None)
     assert registered == [work._run_at_exit]
+
+
+def test_local_mode_forgets_a_deleted_endpoint_as_the_service_does(local_lab):
+    """After DeleteEndpoint the service answers DescribeEndpoint with "Could not find endpoint" (API reference,
+    DeleteEndpoint), so deleting twice (a notebook's own call, then cleanup) must stop the container once."""
+    from botocore.exceptions import ClientError
+
+    stops = []
+
+    class Endpoint:
+        def stop(self):
+            stops.append(1)
+
+    client = local_lab.sagemaker_client
+    type(client)._endpoints["ep-unit"] = Endpoint()
+    client.delete_endpoint(EndpointName="ep-unit")
+    client.delete_endpoint(EndpointName="ep-unit")
+    assert stops == [1]
+    with pytest.raises(ClientError, match="Could not find"):
+        client.describe_endpoint(EndpointName="ep-unit")
