@@ -146,6 +146,14 @@ class LabSession:
             return tag
         return images.push_to_ecr(container, self.region, tags=self.tags, local_image=tag, say=self.say)
 
+    def local_twin(self, framework, version, **retrieve_args):
+        """After `image_uris.retrieve(...)`: local mode builds the workshop's twin of that AWS image (containers/,
+        see images.build_twin) and tags it with the same URI, so local mode runs it and never pulls; aws mode has
+        AWS's image already. Returns the URI."""
+        if self.mode == "local":
+            return images.build_twin(framework, version, self.region, say=self.say, **retrieve_args)
+        return images.aws_image_uri(framework, self.region, version, **retrieve_args)
+
     def aws_image(self, framework, version, **retrieve_args):
         """The URI of an AWS-managed image (a built-in algorithm, a framework container) for this region.
 
@@ -436,33 +444,57 @@ class LabSession:
             self.sagemaker_client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
         return self.wait_for_endpoint(name)
 
+    # ---- where a job reads and writes (the S3Uri / S3OutputPath of the job APIs) --------------------------
+    def input_uri(self, local_path, key_prefix):
+        """An input S3Uri: LOCAL_PATH as a file:// URI in local mode (its SDK reads those), uploaded to S3 in
+        aws mode (a key of its own under KEY_PREFIX, see upload)."""
+        if self.mode == "local":
+            return Path(local_path).resolve().as_uri()
+        return self.upload(local_path, key_prefix)
+
+    def output_uri(self, key_prefix):
+        """An output S3OutputPath: a fresh local folder as a file:// URI in local mode; in aws mode a prefix of
+        this session's in the default bucket. download() brings what a job wrote there to this machine."""
+        if self.mode == "local":
+            folder = self.run_root / key_prefix
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder.as_uri()
+        return f"s3://{self._ensure_default_bucket()}/{S3_PREFIX}/{self.lab}/{self.session_id}/{key_prefix}"
+
+    def download(self, uri):
+        """The local folder holding what is under URI (an output_uri): the folder itself in local mode."""
+        if uri.startswith("file://"):
+            return Path(uri.removeprefix("file://"))
+        folder = self.run_root / "downloads" / unique_name("s3")
+        folder.mkdir(parents=True)
+        self._download(uri, folder)
+        return folder
+
+    def wait_for_job(self, kind, name, timeout=3600):
+        """Wait for a transform_job / processing_job / training_job NAME to complete; raise with its reason
+        when it fails or stops."""
+        return self._wait_for_job(kind, name, timeout)
+
     def transform(self, model_name, input_path, content_type="text/csv", split_type="Line", accept=None,
                   strategy="MultiRecord", max_payload_mb=6, instance_type="ml.m5.large", timeout=3600):
-        """A batch transform job (CreateTransformJob) over the files in INPUT_PATH; waits for it and returns
-        the local folder holding one `<input file>.out` per input file.
+        """The CreateTransformJob a lab writes out the first time: a batch transform job over the files in
+        INPUT_PATH; waits for it and returns the local folder holding one `<input file>.out` per input file.
 
         The strategy is passed explicitly: left out, local mode copies the container's own answer
         ("MULTI_RECORD") and then rejects it, since it accepts only the API's spelling ("MultiRecord").
         """
         name = self.cleanup.add("transform_job", unique_name("transform"))
-        output = self.run_root / "transform" / name
-        output.mkdir(parents=True)
-        if self.mode == "local":
-            source, destination = Path(input_path).resolve().as_uri(), output.as_uri()
-        else:
-            source = self.upload(input_path, f"transform/{name}/input")
-            destination = source.rsplit("/input", 1)[0] + "/output"
+        source = self.input_uri(input_path, f"transform/{name}/input")
+        destination = self.output_uri(f"transform/{name}/output")
         self.sagemaker_client.create_transform_job(
             TransformJobName=name, ModelName=model_name, BatchStrategy=strategy, MaxPayloadInMB=max_payload_mb,
             TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
                             "ContentType": content_type, "SplitType": split_type},
             TransformOutput={"S3OutputPath": destination, "AssembleWith": "Line", **({"Accept": accept} if accept else {})},
             TransformResources={"InstanceType": self.instance_type(instance_type), "InstanceCount": 1},
-            **({"Tags": self.tags} if self.mode == "aws" else {}))
+            Tags=self.tags)  # local mode takes and ignores them
         self._wait_for_job("transform_job", name, timeout)
-        if self.mode == "aws":
-            self._download(destination, output)
-        return output
+        return self.download(destination)
 
     def process(self, image, inputs, outputs, environment=None, base_job_name="processing",
                 instance_type="ml.m5.large", timeout=3600):

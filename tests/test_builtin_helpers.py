@@ -86,6 +86,8 @@ def test_transform_passes_the_api_spelling_of_the_batch_strategy_and_the_tags(mo
     lab = _aws_lab(monkeypatch, tmp_path)
     source = "s3://bucket/sagemaker-workshop/unit-aws/transform/job/input"
     monkeypatch.setattr(lab, "upload", lambda path, prefix: source)
+    monkeypatch.setattr(lab, "_ensure_default_bucket", lambda: "bucket")
+    output_prefix = f"sagemaker-workshop/unit-aws/{lab.session_id}/transform/"
     monkeypatch.setattr(lab._sm_session, "list_s3_files", lambda bucket, prefix: [f"{prefix}/rows.csv.out"])
     downloaded = []
     monkeypatch.setattr(lab._sm_session, "download_data", lambda folder, bucket, key: downloaded.append((folder, key)))
@@ -94,14 +96,15 @@ def test_transform_passes_the_api_spelling_of_the_batch_strategy_and_the_tags(mo
             "TransformJobName": ANY, "ModelName": "model-1", "BatchStrategy": "MultiRecord", "MaxPayloadInMB": 6,
             "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
                                "ContentType": "text/csv", "SplitType": "Line"},
-            "TransformOutput": {"S3OutputPath": "s3://bucket/sagemaker-workshop/unit-aws/transform/job/output",
-                                "AssembleWith": "Line"},
+            "TransformOutput": {"S3OutputPath": ANY, "AssembleWith": "Line"},
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}, "Tags": lab.tags})
         stub.add_response("describe_transform_job", _transform_description("Completed"), {"TransformJobName": ANY})
         output = lab.transform("model-1", tmp_path)
         stub.assert_no_pending_responses()
-    # the job's output objects land in the folder transform() returns, as <input file>.out
-    assert downloaded == [(str(output), "sagemaker-workshop/unit-aws/transform/job/output/rows.csv.out")]
+    name = lab.cleanup.created["transform_job"][0]
+    # the job writes under this session's prefix, and its output objects land in the folder transform()
+    # returns, as <input file>.out
+    assert downloaded == [(str(output), f"{output_prefix}{name}/output/rows.csv.out")]
     assert len(lab.cleanup.created["transform_job"]) == 1  # stopped by cleanup if the kernel dies meanwhile
     lab.cleanup.created = {k: [] for k in lab.cleanup.created}
 
@@ -109,6 +112,7 @@ def test_transform_passes_the_api_spelling_of_the_batch_strategy_and_the_tags(mo
 def test_a_failed_transform_job_raises_with_its_failure_reason(monkeypatch, tmp_path):
     lab = _aws_lab(monkeypatch, tmp_path)
     monkeypatch.setattr(lab, "upload", lambda path, prefix: "s3://bucket/p/input")
+    monkeypatch.setattr(lab, "_ensure_default_bucket", lambda: "bucket")
     with Stubber(lab.sagemaker_client) as stub:
         stub.add_response("create_transform_job", {"TransformJobArn": "arn:aws:sagemaker:eu-west-1:1:transform-job/t"})
         stub.add_response("describe_transform_job", _transform_description("Failed", "ClientError: bad row 3"))
