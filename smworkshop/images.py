@@ -263,6 +263,19 @@ def twin_container(framework, version, image_scope=None):
                          f"{f' ({image_scope})' if image_scope else ''}; twins exist for: {known}") from None
 
 
+def twin_of(uri):
+    """The containers/ folder of the twin of the AWS image URI (as image_uris.retrieve gives it): found by the
+    image's repository and version, e.g. .../pytorch-training:2.5-cpu-py311 -> pytorch-2.5-training."""
+    repository, _, tag = uri.rsplit("/", 1)[-1].partition(":")
+    version = tag.split("-cpu")[0]
+    named = {"xgboost": "sagemaker-xgboost", "clarify": "sagemaker-clarify-processing"}
+    for (framework, twin_version, scope), container in TWINS.items():
+        if (repository, version) == (f"{framework}-{scope}" if scope else named[framework], twin_version):
+            return container
+    known = ", ".join(f"{f} {v}" + (f" ({s})" if s else "") for f, v, s in TWINS)
+    raise BuildError(f"the workshop has no local twin of {uri}; twins exist for: {known}")
+
+
 def build_twin(framework, version, region, say=print, **retrieve_args):
     """Build the twin of an AWS image and tag it with the URIs the SDK returns for it (us-east-1 and REGION),
     so local mode finds it under the real name and never tries to pull. Returns the URI for REGION."""

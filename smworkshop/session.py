@@ -146,13 +146,13 @@ class LabSession:
             return tag
         return images.push_to_ecr(container, self.region, tags=self.tags, local_image=tag, say=self.say)
 
-    def local_twin(self, framework, version, **retrieve_args):
-        """After `image_uris.retrieve(...)`: local mode builds the workshop's twin of that AWS image (containers/,
-        see images.build_twin) and tags it with the same URI, so local mode runs it and never pulls; aws mode has
-        AWS's image already. Returns the URI."""
+    def local_twin(self, *uris):
+        """After `image_uris.retrieve(...)`: local mode builds the workshop's twin of each AWS image URI
+        (containers/, see images.twin_of) and tags it with that URI, so local mode runs it and never pulls.
+        aws mode does nothing: AWS's image is there."""
         if self.mode == "local":
-            return images.build_twin(framework, version, self.region, say=self.say, **retrieve_args)
-        return images.aws_image_uri(framework, self.region, version, **retrieve_args)
+            for uri in uris:
+                images.build(images.twin_of(uri), extra_tags=[uri], say=self.say)
 
     def aws_image(self, framework, version, **retrieve_args):
         """The URI of an AWS-managed image (a built-in algorithm, a framework container) for this region.

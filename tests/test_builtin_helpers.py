@@ -173,3 +173,25 @@ def test_deleting_one_resource_early_takes_it_off_the_cleanup_list(monkeypatch):
         assert work.delete("endpoint", "ep") is True
         work.run(quiet=True)  # deletes only the config: the endpoint is not deleted twice
         stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("framework, version, scope, py_version", [
+    ("xgboost", "1.7-1", None, None), ("clarify", "1.0", None, None),
+    ("pytorch", "2.5", "training", "py311"), ("pytorch", "2.5", "inference", "py311"),
+    ("tensorflow", "2.18", "training", "py310"), ("tensorflow", "2.18", "inference", None),
+    ("mxnet", "1.9", "training", "py38"), ("mxnet", "1.9", "inference", "py38")])
+def test_the_twin_of_an_image_uri_is_found_from_what_image_uris_retrieve_returns(framework, version, scope, py_version):
+    """The URIs come from the pinned SDK's own image_uris.retrieve, in two regions (different accounts)."""
+    from sagemaker.core import image_uris
+
+    extra = {k: v for k, v in (("image_scope", scope), ("py_version", py_version)) if v}
+    for region in ("us-east-1", "ap-southeast-2"):
+        uri = image_uris.retrieve(framework, region, version, instance_type="ml.m5.large", **extra)
+        assert images.twin_of(uri) == images.twin_container(framework, version, scope)
+
+
+def test_an_image_without_a_twin_is_refused_with_the_list_of_twins():
+    from sagemaker.core import image_uris
+
+    with pytest.raises(images.BuildError, match="no local twin of .*sagemaker-xgboost:1.5-1.*twins exist for"):
+        images.twin_of(image_uris.retrieve("xgboost", "us-east-1", "1.5-1"))

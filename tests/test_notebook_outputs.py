@@ -53,6 +53,71 @@ def test_every_resource_a_notebook_creates_carries_the_workshop_tags(notebook):
     assert untagged == []
 
 
+def _code(notebook):
+    return [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+
+
+# CONTRIBUTING.md: the first time a lab uses a SageMaker API, a cell shows the real call. A lab that uses a
+# helper (left) has the call it stands for (right) written out in some cell of its own.
+HELPER_AND_ITS_CALLS = {
+    "lab.fit(": ("ModelTrainer(", "Compute(", "InputData(", ".train(input_data_config="),
+    "lab.model_trainer(": ("ModelTrainer(", "Compute(", ".train(input_data_config="),
+    "lab.train_input(": ("InputData(",),
+    "lab.aws_image(": ("image_uris.retrieve(",),
+    "lab.transform(": ("create_transform_job(",),
+}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_helper_a_lab_uses_repeats_a_call_the_lab_writes_out(notebook):
+    code = "\n".join(_code(notebook))
+    missing = {helper: [call for call in calls if call not in code]
+               for helper, calls in HELPER_AND_ITS_CALLS.items() if helper in code}
+    assert {helper: calls for helper, calls in missing.items() if calls} == {}
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if "ModelTrainer(" in "\n".join(_code(n))],
+                         ids=lambda p: p.stem)
+def test_a_model_trainer_written_out_is_the_same_cell_in_both_modes(notebook):
+    """The mode reaches ModelTrainer(...) through the lab object, never through a literal."""
+    for cell in _code(notebook):
+        if "ModelTrainer(" in cell:
+            for argument in ("training_mode=lab.training_mode", "sagemaker_session=lab.sagemaker_session",
+                             "compute=Compute(instance_type=lab.instance_type(", "tags=lab.sdk_tags"):
+                assert argument in cell, f"{argument} missing in:\n{cell}"
+
+
+# What each lab teaches by name (the labs' README objectives): these calls are in its cells.
+SHOWN_CALLS = {
+    "01_bring_your_own_container": ("docker_run.command(", "ServingContainer(", "ModelTrainer(", "InputData(",
+                                    ".train(input_data_config=", "create_model(", "create_endpoint_config(",
+                                    "create_endpoint(", "invoke_endpoint(", "delete_endpoint(",
+                                    "delete_endpoint_config(", "delete_model("),
+    "03a_pytorch_script_mode": ("image_uris.retrieve(", "SourceCode(", "ModelTrainer(", "Torchrun("),
+    "03b_tensorflow_script_mode": ("image_uris.retrieve(", "SourceCode(", "ModelTrainer("),
+    "03c_mxnet_legacy": ("image_uris.retrieve(", "SourceCode(", "ModelTrainer("),
+    "04_builtin_xgboost": ("image_uris.retrieve(", "ModelTrainer(", 'content_type="text/csv"', "invoke_endpoint(",
+                           "create_transform_job(", '"SplitType": "Line"', 'BatchStrategy="MultiRecord"',
+                           "delete_endpoint(", "delete_endpoint_config(", "delete_model("),
+}
+
+
+@pytest.mark.parametrize("lab", sorted(SHOWN_CALLS))
+def test_a_lab_writes_out_the_calls_it_teaches(lab):
+    notebook, = runner.lab_notebooks([lab])
+    code = "\n".join(_code(notebook))
+    assert [call for call in SHOWN_CALLS[lab] if call not in code] == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_what_ci_checks_is_recorded_once_after_the_cleanup(notebook):
+    """CONTRIBUTING.md: lab.record(...) in one cell, the last code cell, after lab.cleanup.run()."""
+    code = _code(notebook)
+    recording = [i for i, cell in enumerate(code) if "lab.record(" in cell]
+    cleaning = [i for i, cell in enumerate(code) if "lab.cleanup.run()" in cell]
+    assert recording == [len(code) - 1] and cleaning and cleaning[-1] < recording[0]
+
+
 @pytest.mark.docker
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
