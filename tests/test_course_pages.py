@@ -234,3 +234,18 @@ def test_the_cost_module_prints_the_table():
                          text=True).stdout
     assert out.strip() == costs.markdown()
     assert costs.PRICING_URL in out and costs.REGION in out and costs.PRICES_READ in out
+
+
+def test_every_script_is_checked_out_with_lf_line_endings_on_any_clone():
+    """A shebang line ending in CR makes the kernel look for "python3\\r" (exec fails inside the container).
+    .gitattributes' eol=lf overrides core.autocrlf: https://git-scm.com/docs/gitattributes#_eol"""
+    import subprocess
+
+    from smworkshop.paths import REPO
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    scripts = [path for path in tracked if (REPO / path).is_file() and (REPO / path).read_bytes()[:2] == b"#!"]
+    assert scripts
+    attributes = subprocess.run(["git", "check-attr", "eol", "--", *scripts], cwd=REPO, capture_output=True,
+                                text=True, check=True).stdout.splitlines()
+    assert [line for line in attributes if not line.endswith(": eol: lf")] == []
