@@ -370,6 +370,17 @@ class LabSession:
         job = trainer._latest_training_job
         return getattr(job, "failure_reason", None) if job else None
 
+    def model_files(self, model_data):
+        """The files (relative paths, sorted) of the model MODEL_DATA points at: what the inference container
+        finds in /opt/ml/model. A local folder is listed; an s3://.../model.tar.gz is downloaded and its
+        archive listed."""
+        if model_data.startswith("file://"):
+            folder = Path(model_data.removeprefix("file://"))
+            return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        folder = self.download(model_data.rsplit("/", 1)[0] + "/")
+        with tarfile.open(folder / model_data.rsplit("/", 1)[1]) as archive:
+            return sorted(member.name.removeprefix("./") for member in archive.getmembers() if member.isfile())
+
     def trained_model_data(self, trainer):
         """The ModelDataUrl of the model the trainer's last job produced."""
         if self.mode == "local":

@@ -682,3 +682,32 @@ def test_local_mode_forgets_a_deleted_endpoint_as_the_service_does(local_lab):
     assert stops == [1]
     with pytest.raises(ClientError, match="Could not find"):
         client.describe_endpoint(EndpointName="ep-unit")
+
+
+def test_model_files_lists_the_folder_local_mode_serves_from(local_lab, tmp_path):
+    original = tmp_path / "trained"
+    _trained_model(original)
+    assert local_lab.model_files(original.as_uri()) == ["1/saved_model.pb", "model.json"]
+
+
+def test_model_files_lists_the_archive_of_an_aws_job(monkeypatch, tmp_path):
+    """In aws mode the job's model.tar.gz in S3 is what the inference container unpacks into /opt/ml/model."""
+    from moto import mock_aws
+
+    from smworkshop import model_archive
+
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    trained = tmp_path / "trained"
+    _trained_model(trained)
+    archive = model_archive.package(tmp_path / "model.tar.gz", sorted(trained.iterdir()))
+    with mock_aws():
+        lab = session.LabSession("unit-aws", mode="aws", region="eu-west-1", say=lambda m: None)
+        lab.cleanup.created = {k: [] for k in lab.cleanup.created}
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="jobs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.upload_file(str(archive), "jobs", "job-1/output/model.tar.gz")
+        assert lab.model_files("s3://jobs/job-1/output/model.tar.gz") == ["1/saved_model.pb", "model.json"]
