@@ -65,6 +65,8 @@ HELPER_AND_ITS_CALLS = {
     "lab.train_input(": ("InputData(",),
     "lab.aws_image(": ("image_uris.retrieve(",),
     "lab.transform(": ("create_transform_job(",),
+    "lab.invoke(": ("invoke_endpoint(",),
+    "lab.deploy(": ("create_model(", "create_endpoint_config(", "create_endpoint("),
 }
 
 
