@@ -447,17 +447,22 @@ def test_aws_trainer_is_a_training_job_on_the_instance_type(aws_lab, monkeypatch
     assert trainer.role == aws_lab.role
 
 
+def _moto_aws_environment(monkeypatch, tmp_path):
+    """What an aws-mode LabSession needs under moto: a workspace, fake credentials, a role, a Docker check."""
+    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
+    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+
+
 def test_aws_mode_uploads_data_and_models_to_s3_under_the_workshop_prefix_with_tags(monkeypatch, tmp_path):
     """Against moto's S3: the session's default_bucket_prefix goes in front of every key
     (sagemaker-core Session.determine_bucket_and_prefix), so keys are sagemaker-workshop/<lab>/...,
     the prefix `./workshop sweep` deletes, and each object carries the workshop's tags."""
     from moto import mock_aws
 
-    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
-    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    _moto_aws_environment(monkeypatch, tmp_path)
     data = tmp_path / "train"
     data.mkdir()
     (data / "iris.csv").write_text("5.1,3.5\n")
@@ -480,11 +485,7 @@ def test_aws_mode_never_uploads_two_files_to_one_key(monkeypatch, tmp_path):
     learners' sessions in one account, must land on different keys, and the first must stay as it was."""
     from moto import mock_aws
 
-    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
-    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    _moto_aws_environment(monkeypatch, tmp_path)
     versions = []
     for version in ("v1", "v2"):
         (tmp_path / version).mkdir()
@@ -527,11 +528,7 @@ def test_add_code_to_model_in_aws_mode_repacks_the_jobs_archive_in_s3(monkeypatc
 
     from smworkshop import model_archive
 
-    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
-    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    _moto_aws_environment(monkeypatch, tmp_path)
     trained = tmp_path / "trained"
     inference = _trained_model(trained)
     archive = model_archive.package(tmp_path / "model.tar.gz", sorted(trained.iterdir()))
@@ -696,11 +693,7 @@ def test_model_files_lists_the_archive_of_an_aws_job(monkeypatch, tmp_path):
 
     from smworkshop import model_archive
 
-    monkeypatch.setenv("WORKSHOP_WORKSPACE", str(tmp_path))
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/WorkshopRole")
-    monkeypatch.setattr(session.engine, "answers", lambda timeout=20: True)
+    _moto_aws_environment(monkeypatch, tmp_path)
     trained = tmp_path / "trained"
     _trained_model(trained)
     archive = model_archive.package(tmp_path / "model.tar.gz", sorted(trained.iterdir()))
