@@ -261,7 +261,7 @@ def execute(notebook, output_dir=OUTPUT, parameters=None, timeout_per_cell=1800,
     output_dir.mkdir(parents=True, exist_ok=True)
     executed = output_dir / notebook.name
     results.clear(lab)
-    row = {"lab": lab, "status": "passed", "error": None}
+    row = {"lab": lab, "status": "passed", "error": None, "source": str(notebook), "executed": str(executed)}
     watch = DockerWatch(lab)
     engine = {}
     heartbeat = None

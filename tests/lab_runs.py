@@ -2,7 +2,7 @@
 a lab folder's own scripts."""
 import importlib.util
 
-from smworkshop import cleanup, runner
+from smworkshop import cleanup, notebooks, runner
 from smworkshop.paths import LABS
 
 
@@ -34,3 +34,10 @@ def assert_nothing_left_running(run):
     assert run["results"]["containers_left"] == 0  # what the notebook itself saw after its cleanup
     assert run["containers_left_running"] == 0      # what the runner saw after the kernel stopped
     assert cleanup.workshop_containers() == []
+
+
+def assert_checked_outputs_reproduced(run):
+    """The cells marked NBVAL_CHECK_OUTPUT printed what the committed notebook shows, compared as
+    `pytest --nbval-lax` compares them, on this run (so CI executes each notebook once)."""
+    differences = notebooks.checked_output_differences(run["source"], run["executed"])
+    assert differences == [], "\n\n".join(differences)

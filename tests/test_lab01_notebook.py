@@ -5,7 +5,7 @@ Asserts on the results the notebook records as data, and that nothing is left ru
 """
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 from smworkshop import cleanup
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
@@ -20,6 +20,10 @@ def lab01_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab01_run):
     assert lab01_run["status"] == "passed", lab01_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab01_run):
+    assert_checked_outputs_reproduced(lab01_run)
 
 
 def test_held_out_accuracy_is_at_least_0_9(lab01_run):

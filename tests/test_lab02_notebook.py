@@ -1,7 +1,7 @@
 """Lab 02 executed end to end in local mode with papermill, as `./workshop labs` runs it."""
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "02_bring_your_own_model"
@@ -15,6 +15,10 @@ def lab02_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab02_run):
     assert lab02_run["status"] == "passed", lab02_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab02_run):
+    assert_checked_outputs_reproduced(lab02_run)
 
 
 def test_held_out_accuracy_through_the_endpoint_is_at_least_0_9(lab02_run):

@@ -3,7 +3,7 @@ PyTorch training twin (one instance, then two with torchrun), the job's archive 
 with its inference.py hooks, and an image extended FROM the training image's URI."""
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "03a_pytorch_script_mode"
@@ -17,6 +17,10 @@ def lab03a_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab03a_run):
     assert lab03a_run["status"] == "passed", lab03a_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab03a_run):
+    assert_checked_outputs_reproduced(lab03a_run)
 
 
 def test_the_endpoint_classifies_at_least_90_percent_of_the_360_test_digits(lab03a_run):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 from smworkshop.paths import LABS
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
@@ -20,6 +20,10 @@ def lab03b_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab03b_run):
     assert lab03b_run["status"] == "passed", lab03b_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab03b_run):
+    assert_checked_outputs_reproduced(lab03b_run)
 
 
 def test_the_endpoint_classifies_at_least_90_percent_of_the_114_test_tumours(lab03b_run):

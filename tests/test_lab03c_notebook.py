@@ -4,7 +4,7 @@ code/inference.py, served with the serving toolkit's defaults once an empty infe
 inference.py hooks added to the archive."""
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "03c_mxnet_legacy"
@@ -17,6 +17,10 @@ def lab03c_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab03c_run):
     assert lab03c_run["status"] == "passed", lab03c_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab03c_run):
+    assert_checked_outputs_reproduced(lab03c_run)
 
 
 def test_the_endpoint_with_hooks_classifies_at_least_90_percent_of_the_30_test_flowers(lab03c_run):

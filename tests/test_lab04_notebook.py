@@ -2,7 +2,7 @@
 XGBoost image's local twin trains on the full Adult data, serves, and scores the test file in batch."""
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "04_builtin_xgboost"
@@ -16,6 +16,10 @@ def lab04_run(docker_engine, tmp_path_factory):
 
 def test_notebook_runs_to_the_end(lab04_run):
     assert lab04_run["status"] == "passed", lab04_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab04_run):
+    assert_checked_outputs_reproduced(lab04_run)
 
 
 def test_test_set_auc_is_at_least_0_90_on_all_16281_rows(lab04_run):

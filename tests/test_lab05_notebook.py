@@ -3,7 +3,7 @@ analysed by the open Clarify-compatible container as processing jobs, before and
 import pandas as pd
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 from smworkshop import datasets
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
@@ -31,6 +31,10 @@ def women_and_men():
 
 def test_notebook_runs_to_the_end(lab05_run):
     assert lab05_run["status"] == "passed", lab05_run["error"]
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab05_run):
+    assert_checked_outputs_reproduced(lab05_run)
 
 
 def test_every_clarify_metric_was_computed(lab05_run):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_runs import assert_nothing_left_running, execute_lab
+from lab_runs import assert_checked_outputs_reproduced, assert_nothing_left_running, execute_lab
 
 pytestmark = [pytest.mark.docker, pytest.mark.notebook]
 LAB = "06_security"
@@ -20,6 +20,10 @@ def lab06_run(docker_engine, tmp_path_factory):
 def test_notebook_runs_to_the_end(lab06_run):
     assert lab06_run["status"] == "passed", lab06_run["error"]
     assert lab06_run["results"]["mode"] == "local"
+
+
+def test_the_checked_cells_print_what_the_committed_notebook_shows(lab06_run):
+    assert_checked_outputs_reproduced(lab06_run)
 
 
 def test_every_request_of_the_table_got_its_expected_verdict_in_every_setup(lab06_run):

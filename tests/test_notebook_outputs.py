@@ -1,8 +1,6 @@
 """Notebook hygiene and nbval: outputs stay stripped in git except the cells whose output is the
-lesson (marked NBVAL_CHECK_OUTPUT), and those outputs still come out the same when re-run."""
+lesson (marked NBVAL_CHECK_OUTPUT); the lab tests compare those outputs on their one run of each notebook."""
 import re
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -120,12 +118,64 @@ def test_what_ci_checks_is_recorded_once_after_the_cleanup(notebook):
     assert recording == [len(code) - 1] and cleaning and cleaning[-1] < recording[0]
 
 
-@pytest.mark.docker
-@pytest.mark.notebook
+# Each notebook runs once per `./workshop test`: its lab test executes it, then compares the marked cells of
+# that run the way `pytest --nbval-lax` does (smworkshop.notebooks.checked_output_differences).
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_nbval_checked_outputs_are_reproduced(docker_engine, notebook):
-    """nbval --nbval-lax runs the notebook and compares the marked cells' outputs."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
-                             "--nbval-cell-timeout=1200", str(notebook)],
-                            cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+def test_every_lab_test_compares_the_checked_cells_of_its_run(notebook):
+    lab_test = REPO / "tests" / f"test_lab{notebook.stem.split('_')[0]}_notebook.py"
+    assert "assert_checked_outputs_reproduced(" in lab_test.read_text()
+
+
+def _notebook_pair(tmp_path, stored_outputs, new_outputs, marked=True, new_source=None):
+    """A committed notebook with one code cell and a run of it (papermill's injected cell included)."""
+    source = ("# NBVAL_CHECK_OUTPUT\n" if marked else "") + "print(answer)"
+    committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42", execution_count=1),
+                                                nbformat.v4.new_code_cell(source, execution_count=2,
+                                                                          outputs=stored_outputs)])
+    run = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("answer = 41", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("answer = 42", execution_count=2),
+        nbformat.v4.new_code_cell(new_source or source, execution_count=3, outputs=new_outputs)])
+    paths = tmp_path / "committed.ipynb", tmp_path / "run.ipynb"
+    for path, nb in zip(paths, (committed, run)):
+        nbformat.write(nb, path)
+    return paths
+
+
+def _stdout(*texts):
+    return [nbformat.v4.new_output("stream", name="stdout", text=text) for text in texts]
+
+
+def _figure(png):
+    return [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+
+
+def test_a_checked_cell_that_prints_the_same_lines_matches_however_the_stream_was_split(tmp_path):
+    assert notebooks.checked_output_differences(*_notebook_pair(tmp_path, _stdout("42\nok\n"),
+                                                                _stdout("42\n", "ok\n"))) == []
+
+
+def test_a_checked_cell_that_prints_something_else_is_reported_with_a_diff(tmp_path):
+    differences = notebooks.checked_output_differences(*_notebook_pair(tmp_path, _stdout("42\n"), _stdout("41\n")))
+    assert len(differences) == 1
+    assert "'print(answer)'" in differences[0] and "-[stdout] 42" in differences[0] and "+[stdout] 41" in differences[0]
+
+
+def test_a_checked_cell_that_prints_nothing_now_is_reported(tmp_path):
+    assert len(notebooks.checked_output_differences(*_notebook_pair(tmp_path, _stdout("42\n"), []))) == 1
+
+
+def test_figures_are_not_compared_as_nbval_leaves_images_out(tmp_path):
+    assert notebooks.checked_output_differences(*_notebook_pair(tmp_path, _figure("AAAA"), _figure("BBBB"))) == []
+
+
+def test_cells_that_are_not_marked_may_print_anything(tmp_path):
+    assert notebooks.checked_output_differences(*_notebook_pair(tmp_path, _stdout("42\n"), _stdout("41\n"),
+                                                                marked=False)) == []
+
+
+def test_a_run_of_another_notebook_is_not_compared(tmp_path):
+    differences = notebooks.checked_output_differences(
+        *_notebook_pair(tmp_path, _stdout("42\n"), _stdout("42\n"), new_source="# NBVAL_CHECK_OUTPUT\nprint(1)"))
+    assert len(differences) == 1 and "is not a run of" in differences[0]
