@@ -12,13 +12,16 @@ from botocore.exceptions import ClientError
 
 from . import docker_run, images
 
-# In this order: a running job is stopped first; an endpoint uses a config, which uses a model.
-DELETE_ORDER = ("training_job", "processing_job", "transform_job", "endpoint", "endpoint_config", "model")
-JOB_KINDS = ("training_job", "processing_job", "transform_job")
-NAME_KEYS = {"training_job": "TrainingJobName", "processing_job": "ProcessingJobName",
+# In this order: a running job is stopped first (a tuning job before the training jobs it starts); an
+# endpoint uses a config, which uses a model. A kind is named as boto3 names its calls (stop_<kind>, ...).
+DELETE_ORDER = ("hyper_parameter_tuning_job", "training_job", "processing_job", "transform_job", "endpoint",
+                "endpoint_config", "model")
+JOB_KINDS = ("hyper_parameter_tuning_job", "training_job", "processing_job", "transform_job")
+NAME_KEYS = {"hyper_parameter_tuning_job": "HyperParameterTuningJobName",
+             "training_job": "TrainingJobName", "processing_job": "ProcessingJobName",
              "transform_job": "TransformJobName", "endpoint": "EndpointName",
              "endpoint_config": "EndpointConfigName", "model": "ModelName"}
-STATUS_KEYS = {"training_job": "TrainingJobStatus", "processing_job": "ProcessingJobStatus",
+STATUS_KEYS = {"hyper_parameter_tuning_job": "HyperParameterTuningJobStatus", "training_job": "TrainingJobStatus", "processing_job": "ProcessingJobStatus",
                "transform_job": "TransformJobStatus"}
 COMPOSE_DIR_LABEL = "com.docker.compose.project.working_dir"
 SESSION_LABEL = "workshop.session"  # on the containers SageMaker local mode starts for a lab session

@@ -154,6 +154,15 @@ class LabSession:
             for uri in uris:
                 images.build(images.twin_of(uri), extra_tags=[uri], say=self.say)
 
+    def own_copy_on_aws(self, uri, container):
+        """For an AWS image an account may not be allowed to pull (Clarify's, closed to new customers): local
+        mode runs the twin under URI (local_twin); aws mode builds containers/CONTAINER, pushes it to your
+        ECR and returns that URI instead."""
+        if self.mode == "local":
+            self.local_twin(uri)
+            return uri
+        return self.image(container)
+
     def aws_image(self, framework, version, **retrieve_args):
         """The URI of an AWS-managed image (a built-in algorithm, a framework container) for this region.
 
@@ -275,6 +284,18 @@ class LabSession:
         root.mkdir(parents=True)
         return str(root)
 
+    def require_aws(self, what):
+        """Refuse, with the fix, a step only the service has (a tuning job, say) when running in local mode."""
+        if self.mode == "local":
+            raise ValueError(f"{what} needs MODE = \"aws\": SageMaker local mode has none. Set the parameter that "
+                             "asked for it back to False, or run the lab in aws mode.")
+
+    @property
+    def multi_instance_jobs(self):
+        """Whether a job here may ask for more than one instance: always on AWS and in local mode on a Docker
+        engine of your own; not in a SageMaker Studio app, whose local mode runs one instance (the SDK refuses more)."""
+        return not (self.mode == "local" and modes.in_studio_app())
+
     def model_trainer(self, image, hyperparameters=None, base_job_name=None, instance_type="ml.m5.large",
                       instance_count=1, environment=None, source_code=None, distributed=None):
         """The ModelTrainer(...) a lab writes out the first time, for later jobs of the same lab.
@@ -284,7 +305,7 @@ class LabSession:
         from sagemaker.core.training.configs import Compute
         from sagemaker.train.model_trainer import ModelTrainer
 
-        if self.mode == "local" and instance_count > 1 and modes.in_studio_app():
+        if instance_count > 1 and not self.multi_instance_jobs:
             raise ValueError("SageMaker Studio runs local mode on one instance only (the SDK refuses more): "
                              "use instance_count=1 here, or MODE = \"aws\" for a multi-instance job")
         return ModelTrainer(training_image=image, hyperparameters=hyperparameters or {}, base_job_name=base_job_name,

@@ -25,6 +25,8 @@ from .session import S3_PREFIX
 
 # Each kind, with the call that lists it and where that call puts the items and their ARNs.
 SAGEMAKER_KINDS = (
+    ("hyper_parameter_tuning_job", "list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries",
+     "HyperParameterTuningJobArn"),
     ("training_job", "list_training_jobs", "TrainingJobSummaries", "TrainingJobArn"),
     ("processing_job", "list_processing_jobs", "ProcessingJobSummaries", "ProcessingJobArn"),
     ("transform_job", "list_transform_jobs", "TransformJobSummaries", "TransformJobArn"),

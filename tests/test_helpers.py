@@ -571,6 +571,50 @@ def test_aws_image_pushes_the_image_it_just_built_with_the_workshop_tags(aws_lab
     assert pushed == [("sklearn-byoc", "eu-west-1", built[0], aws_lab.tags)]
 
 
+def test_a_step_only_the_service_has_is_refused_in_local_mode_with_the_fix(local_lab, aws_lab):
+    with pytest.raises(ValueError, match='a hyperparameter tuning job needs MODE = "aws"'):
+        local_lab.require_aws("a hyperparameter tuning job")
+    aws_lab.require_aws("a hyperparameter tuning job")
+
+
+def test_studios_local_mode_allows_one_instance_per_job_and_says_so(local_lab, monkeypatch):
+    """Studio's local mode runs a single instance: sagemaker-core 2.27.0, sagemaker/core/local/image.py line 116,
+    "Multi instance Local Mode execution is currently not supported in SageMaker Studio."."""
+    from smworkshop import mode as modes
+
+    assert local_lab.multi_instance_jobs
+    monkeypatch.setattr(modes, "in_studio_app", lambda metadata=None: True)
+    assert not local_lab.multi_instance_jobs
+    with pytest.raises(ValueError, match="one instance only"):
+        local_lab.model_trainer("image", instance_count=2)
+
+
+def test_aws_mode_runs_multi_instance_jobs_from_studio_too(aws_lab, monkeypatch):
+    from smworkshop import mode as modes
+
+    monkeypatch.setattr(modes, "in_studio_app", lambda metadata=None: True)
+    assert aws_lab.multi_instance_jobs
+
+
+CLARIFY_URI = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"  # image_uris.retrieve
+
+
+def test_an_image_the_account_may_not_pull_is_the_open_copy_pushed_to_its_own_ecr_in_aws_mode(aws_lab, monkeypatch):
+    """Clarify is closed to new customers (the note atop https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-processing-job-data-format.html):
+    aws mode runs the workshop's open container from the learner's ECR, not AWS's URI."""
+    monkeypatch.setattr(images, "build", lambda name, say=print, extra_tags=(): f"{name}@local")
+    monkeypatch.setattr(images, "push_to_ecr", lambda name, region, tags=(), local_image=None, say=print:
+                        f"ecr/{region}/{name}")
+    assert aws_lab.own_copy_on_aws(CLARIFY_URI, "clarify-1.0") == "ecr/eu-west-1/clarify-1.0"
+
+
+def test_an_image_the_account_may_not_pull_runs_as_its_twin_under_awss_uri_in_local_mode(local_lab, monkeypatch):
+    built = []
+    monkeypatch.setattr(images, "build", lambda name, extra_tags=(), say=print: built.append((name, list(extra_tags))))
+    assert local_lab.own_copy_on_aws(CLARIFY_URI, "clarify-1.0") == CLARIFY_URI
+    assert built == [("clarify-1.0", [CLARIFY_URI])]
+
+
 def test_docker_run_mounts_absolute_paths(monkeypatch, tmp_path):
     """A relative -v source would be taken for a Docker volume name."""
     from smworkshop import docker_run

@@ -72,3 +72,59 @@ def test_shap_explained_every_sampled_row_and_every_feature(lab05_run):
 
 def test_nothing_is_left_running(lab05_run):
     assert_nothing_left_running(lab05_run)
+
+
+def _what_the_sdks_processor_sends(run_method, **arguments):
+    """The analysis_config.json that SageMakerClarifyProcessor.RUN_METHOD(**ARGUMENTS) would upload: the SDK's
+    own public call, with S3 and the processing job replaced (no AWS here)."""
+    from unittest import mock
+
+    from sagemaker.core import clarify, processing
+
+    session = mock.MagicMock(boto_region_name="us-east-1", sagemaker_config=None)
+    processor = clarify.SageMakerClarifyProcessor(role="arn:aws:iam::111122223333:role/lab", instance_count=1,
+                                                  instance_type="ml.m5.large", sagemaker_session=session)
+    with mock.patch.object(clarify.s3.S3Uploader, "upload", return_value="s3://bucket/config/analysis_config.json"), \
+            mock.patch.object(processing.Processor, "run") as job:
+        getattr(processor, run_method)(**arguments)
+    inputs = {i.input_name: i.s3_input.local_path for i in job.call_args.kwargs["inputs"]}
+    return processor._last_analysis_config, inputs
+
+
+def test_the_configs_the_lab_writes_are_the_ones_the_sdks_clarify_processor_sends(lab05_run):
+    """Lab 05 builds analysis_config.json from the config objects' public getters and runs the processing job
+    itself; SageMakerClarifyProcessor.run_bias / run_explainability / run_post_training_bias must produce the
+    same files for the same question, and mount them where the lab mounts them."""
+    import json
+
+    from sagemaker.core import clarify
+    from smworkshop import paths
+
+    written = {name: json.loads((paths.workspace(LAB) / "clarify" / name / "analysis_config.json").read_text())
+               for name in ("bias", "shap", "mitigated")}
+    headers = written["bias"]["headers"]
+    data = clarify.DataConfig(s3_data_input_path="s3://placeholder/analysis", s3_output_path="s3://placeholder/out",
+                              label="income", headers=headers, dataset_type="text/csv")
+    question = clarify.BiasConfig(label_values_or_threshold=[1], facet_name="sex_Female", facet_values_or_threshold=[1],
+                                  group_name="education_num")
+    model = clarify.ModelConfig(endpoint_name=written["bias"]["predictor"]["endpoint_name"], content_type="text/csv",
+                                accept_type="text/csv")
+    bias, inputs = _what_the_sdks_processor_sends(
+        "run_bias", data_config=data, bias_config=question, model_config=model,
+        model_predicted_label_config=clarify.ModelPredictedLabelConfig(probability_threshold=0.5),
+        pre_training_methods="all", post_training_methods="all")
+    assert bias == written["bias"]
+    assert inputs == {"dataset": "/opt/ml/processing/input/data", "analysis_config": "/opt/ml/processing/input/config"}
+    shap_methods = written["shap"]["methods"]["shap"]
+    shap, _ = _what_the_sdks_processor_sends(
+        "run_explainability", data_config=data, model_config=model,
+        explainability_config=clarify.SHAPConfig(num_samples=shap_methods["num_samples"], agg_method="mean_abs",
+                                                 save_local_shap_values=True, seed=7))
+    assert shap == written["shap"]
+    with_predictions = clarify.DataConfig(s3_data_input_path="s3://placeholder/mitigated",
+                                          s3_output_path="s3://placeholder/out", label="income",
+                                          headers=headers + ["predicted"], dataset_type="text/csv",
+                                          predicted_label="predicted")
+    mitigated, _ = _what_the_sdks_processor_sends("run_post_training_bias", data_config=with_predictions,
+                                                  data_bias_config=question, methods="all")
+    assert mitigated == written["mitigated"]

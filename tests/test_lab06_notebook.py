@@ -69,3 +69,32 @@ def test_the_templates_are_lint_clean(lab06_run):
 
 def test_nothing_is_left_running(lab06_run):
     assert_nothing_left_running(lab06_run)
+
+
+def test_the_training_request_the_lab_writes_out_is_the_one_model_trainer_builds(lab06_run, tmp_path):
+    """The guard rails judge a CreateTrainingJob request the notebook writes out in the API's names; ModelTrainer
+    given the same settings (Compute, Networking, OutputDataConfig) must build that request. The SDK's request
+    builder is private, which is why the notebook does not call it and this test does."""
+    from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.model_trainer import Mode
+
+    written = lab06_run["results"]["secure_job_request"]
+    resources, vpc, output = written["ResourceConfig"], written["VpcConfig"], written["OutputDataConfig"]
+    trainer = ModelTrainer(
+        training_image=written["AlgorithmSpecification"]["TrainingImage"], role=written["RoleArn"],
+        compute=Compute(instance_type=resources["InstanceType"], instance_count=1,
+                        volume_kms_key_id=resources["VolumeKmsKeyId"]),
+        networking=Networking(subnets=vpc["Subnets"], security_group_ids=vpc["SecurityGroupIds"],
+                              enable_network_isolation=True, enable_inter_container_traffic_encryption=True),
+        output_data_config=OutputDataConfig(s3_output_path=output["S3OutputPath"], kms_key_id=output["KmsKeyId"]),
+        training_mode=Mode.LOCAL_CONTAINER, hyperparameters={"max_leaf_nodes": 5})
+    sent = trainer._create_training_job_args(
+        input_data_config=[InputData(channel_name="train", data_source=str(tmp_path))], boto3=True)
+    for field, value in written.items():
+        if field == "TrainingJobName":  # the SDK adds a timestamp to the base name
+            continue
+        if isinstance(value, dict):
+            assert {k: sent[field].get(k) for k in value} == value, field
+        else:
+            assert sent[field] == value, field

@@ -65,6 +65,7 @@ HELPER_AND_ITS_CALLS = {
     "lab.transform(": ("create_transform_job(",),
     "lab.invoke(": ("invoke_endpoint(",),
     "lab.deploy(": ("create_model(", "create_endpoint_config(", "create_endpoint("),
+    "lab.process(": ("create_processing_job(",),
 }
 
 
@@ -99,6 +100,9 @@ SHOWN_CALLS = {
     "04_builtin_xgboost": ("image_uris.retrieve(", "ModelTrainer(", 'content_type="text/csv"', "invoke_endpoint(",
                            "create_transform_job(", '"SplitType": "Line"', 'BatchStrategy="MultiRecord"',
                            "delete_endpoint(", "delete_endpoint_config(", "delete_model("),
+    "05_fairness_explainability": ("image_uris.retrieve(", "ModelTrainer(", "clarify.DataConfig(", "clarify.BiasConfig(",
+                                   "clarify.ModelConfig(", "clarify.SHAPConfig(", ".get_config()",
+                                   "create_processing_job("),
 }
 
 
@@ -107,6 +111,25 @@ def test_a_lab_writes_out_the_calls_it_teaches(lab):
     notebook, = runner.lab_notebooks([lab])
     code = "\n".join(_code(notebook))
     assert [call for call in SHOWN_CALLS[lab] if call not in code] == []
+
+
+# CONTRIBUTING.md: cells do not branch on the mode. These still do, each where a step exists in one mode only;
+# the list may only shrink.
+CELLS_BRANCHING_ON_THE_MODE = {"03a_pytorch_script_mode": 1, "03c_mxnet_legacy": 1, "06_security": 3}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_branches_on_the_mode_but_the_known_few(notebook):
+    branching = [cell for cell in _code(notebook) if re.search(r"\blab\.mode\b|\bMODE\s*==", cell)]
+    assert len(branching) == CELLS_BRANCHING_ON_THE_MODE.get(notebook.stem, 0)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_lab_uses_no_private_name_of_the_sdk_or_anything_else(notebook):
+    """CONTRIBUTING.md: a learner copies what a cell does, so a cell calls public names only (`obj._name`
+    may change or vanish in any SDK release)."""
+    private = [(i, m.group(0)) for i, cell in enumerate(_code(notebook)) for m in re.finditer(r"\.(_[A-Za-z]\w*)", cell)]
+    assert private == []
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

@@ -137,3 +137,47 @@ def test_lab_sessions_tag_what_they_create_in_aws_mode(monkeypatch, tmp_path):
     assert tags == {"workshop": "sagemaker-domain3-modeling", "workshop:lab": "04_xgboost",
                     "workshop:session": lab.session_id}
     assert lab._sm_session.default_bucket_prefix == "sagemaker-workshop"
+
+
+def test_a_running_tuning_job_is_stopped_before_the_training_jobs_it_started():
+    """StopHyperParameterTuningJob stops the tuning job's training jobs too (API reference); Stubber, since
+    moto's tuning jobs are Completed at once."""
+    from datetime import datetime
+
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    tuning = {"HyperParameterTuningJobName": "adult-tuning"}
+    described = {**tuning, "HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/adult-tuning",
+                 "HyperParameterTuningJobConfig": {"Strategy": "Bayesian", "ResourceLimits": {"MaxParallelTrainingJobs": 2}},
+                 "HyperParameterTuningJobStatus": "InProgress", "CreationTime": datetime(2026, 12, 3),
+                 "TrainingJobStatusCounters": {}, "ObjectiveStatusCounters": {}}
+    with Stubber(client) as stub:
+        stub.add_response("describe_hyper_parameter_tuning_job", described, tuning)
+        stub.add_response("stop_hyper_parameter_tuning_job", {}, tuning)
+        stub.add_response("describe_training_job", _job("InProgress"), {"TrainingJobName": "adult-tuning-001"})
+        stub.add_response("stop_training_job", {}, {"TrainingJobName": "adult-tuning-001"})
+        lab_cleanup = cleanup.Cleanup(client, say=lambda message: None)
+        lab_cleanup.add("training_job", "adult-tuning-001")
+        lab_cleanup.add("hyper_parameter_tuning_job", "adult-tuning")
+        lab_cleanup.run()
+    stub.assert_no_pending_responses()
+
+
+def test_the_sweep_finds_a_running_tuning_job_the_workshop_tagged():
+    from datetime import datetime
+
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/adult-tuning"
+    summary = {"HyperParameterTuningJobName": "adult-tuning", "HyperParameterTuningJobArn": arn,
+               "HyperParameterTuningJobStatus": "InProgress", "Strategy": "Bayesian", "CreationTime": datetime(2026, 12, 3),
+               "TrainingJobStatusCounters": {}, "ObjectiveStatusCounters": {}}
+    with Stubber(client) as stub:
+        stub.add_response("list_hyper_parameter_tuning_jobs", {"HyperParameterTuningJobSummaries": [summary]},
+                          {"StatusEquals": "InProgress"})
+        stub.add_response("list_tags", {"Tags": cleanup.workshop_tags("04_builtin_xgboost", "s-1")}, {"ResourceArn": arn})
+        for operation, key in (("list_training_jobs", "TrainingJobSummaries"), ("list_processing_jobs", "ProcessingJobSummaries"),
+                               ("list_transform_jobs", "TransformJobSummaries")):
+            stub.add_response(operation, {key: []}, {"StatusEquals": "InProgress"})
+        for operation, key in (("list_endpoints", "Endpoints"), ("list_endpoint_configs", "EndpointConfigs"),
+                               ("list_models", "Models")):
+            stub.add_response(operation, {key: []}, {})
+        assert sweep.find_sagemaker(client) == [sweep.Found("hyper_parameter_tuning_job", "adult-tuning", "running")]
