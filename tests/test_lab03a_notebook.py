@@ -55,3 +55,10 @@ def test_the_extended_image_has_the_added_library_and_keeps_the_toolkit(lab03a_r
 
 def test_nothing_is_left_running(lab03a_run):
     assert_nothing_left_running(lab03a_run)
+
+
+def test_the_requirements_file_sourcecode_names_was_pip_installed_before_the_script(lab03a_run):
+    """SDK v3 installs a requirements file only when SourceCode(requirements=...) names it (sagemaker-train
+    1.27.0, sagemaker/train/model_trainer.py: INSTALL_REQUIREMENTS is added only `if source_code.requirements`);
+    numpy is in the image, so pip confirms it instead of downloading."""
+    assert lab03a_run["results"]["requirements_confirmed"] is True
