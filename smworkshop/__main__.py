@@ -85,7 +85,8 @@ def main(argv=None):
         print(f"removed {len(removed)} container(s)")
     elif args.command == "remove-images":
         engine.ensure(needs_compose=False)
-        images.remove_project_images()
+        if images.remove_project_images():
+            return 1  # it said which images stayed, and why
     return 0
 
 

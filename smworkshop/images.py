@@ -287,17 +287,39 @@ def build_twin(framework, version, region, say=print, **retrieve_args):
 
 def project_images():
     """IDs of every image this repository built (they carry the inputs label), base included."""
-    out = _docker("images", "-q", "--filter", f"label={INPUTS_LABEL}").stdout.split()
+    out = _docker("images", "-q", "--no-trunc", "--filter", f"label={INPUTS_LABEL}").stdout.split()
     base = image_id(LOCAL_BASE)
     return sorted(set(out) | ({base} if base else set()))
 
 
+def with_descendants(ids):
+    """IDS and every image built on top of them (the classic builder's cached steps included), children
+    first: `docker rmi -f` still refuses an image that has children, so parents must go last."""
+    every = sorted(set(_docker("images", "-a", "-q", "--no-trunc").stdout.split()))
+    if not every:
+        return []
+    inspected = _docker("image", "inspect", "--format", "{{.Id}} {{.Parent}}", *every).stdout.splitlines()
+    parent_of = {image: parent for image, _, parent in (line.partition(" ") for line in inspected)}
+    wanted, chosen = set(ids), {}
+    for image in parent_of:
+        chain, step = [], image
+        while step:
+            chain.append(step)
+            step = parent_of.get(step, "").strip()
+        if wanted.intersection(chain):
+            chosen[image] = len(chain)  # a child's chain is longer than its parent's
+    return sorted(chosen, key=lambda image: (-chosen[image], image))
+
+
 def remove_project_images(say=print):
-    """Remove the workshop's images and its made base, so the next build is a cold one."""
-    ids = project_images()
-    if ids:
-        _docker("rmi", "-f", *ids, check=False)
-    say(f"removed {len(ids)} image(s)")
+    """Remove the workshop's images, their build cache and its made base, so the next build is a cold one.
+    Says what could not be removed (an image a container still uses, say) instead of hiding it."""
+    ordered = with_descendants(project_images())
+    result = _docker("rmi", "-f", *ordered, check=False) if ordered else None
+    left = project_images()
+    say(f"removed {len(ordered) - len(left)} image(s)" + (
+        f"; {len(left)} could not be removed:\n{result.stderr.strip()[-2000:]}" if left and result else ""))
+    return left
 
 
 # ---- aws mode: Amazon ECR -----------------------------------------------------------------------

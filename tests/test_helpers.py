@@ -3,6 +3,7 @@ import base64
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -748,3 +749,28 @@ def test_model_files_lists_the_archive_of_an_aws_job(monkeypatch, tmp_path):
         s3.create_bucket(Bucket="jobs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.upload_file(str(archive), "jobs", "job-1/output/model.tar.gz")
         assert lab.model_files("s3://jobs/job-1/output/model.tar.gz") == ["1/saved_model.pb", "model.json"]
+
+
+@pytest.mark.docker
+def test_removing_an_image_takes_its_children_and_the_builders_cached_steps_first(docker_engine, tmp_path):
+    """`docker rmi -f` refuses an image with children ("image has dependent child images"), which once left
+    every parent image in place: with_descendants orders children before parents, build cache included."""
+    base = images.base_image(say=lambda m: None)
+    parent_context, child_context = tmp_path / "parent", tmp_path / "child"
+    parent_context.mkdir()
+    child_context.mkdir()
+    (parent_context / "Dockerfile").write_text(f"FROM {base}\nRUN echo parent > /parent\nRUN echo more > /more\n")
+    (child_context / "Dockerfile").write_text("FROM workshop-test-parent\nRUN echo child > /child\nRUN echo last > /last\n")
+    env = dict(os.environ, DOCKER_BUILDKIT="0")  # the classic builder, which keeps each step as an image
+    for tag, context in (("workshop-test-parent", parent_context), ("workshop-test-child", child_context)):
+        subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True, env=env)
+    parent, child = images.image_id("workshop-test-parent"), images.image_id("workshop-test-child")
+    try:
+        ordered = images.with_descendants([parent])
+        assert ordered.index(child) < ordered.index(parent)  # children first
+        assert len(ordered) == 3  # the child, its cached first step, the parent
+        assert images.image_id(base) not in ordered  # an ancestor is not a descendant
+        subprocess.run(["docker", "rmi", "-f", *ordered], check=True, capture_output=True)
+        assert images.image_id("workshop-test-parent") is None and images.image_id("workshop-test-child") is None
+    finally:
+        subprocess.run(["docker", "rmi", "-f", "workshop-test-child", "workshop-test-parent"], capture_output=True)
