@@ -21,8 +21,8 @@ NAME_KEYS = {"hyper_parameter_tuning_job": "HyperParameterTuningJobName",
              "training_job": "TrainingJobName", "processing_job": "ProcessingJobName",
              "transform_job": "TransformJobName", "endpoint": "EndpointName",
              "endpoint_config": "EndpointConfigName", "model": "ModelName"}
-STATUS_KEYS = {"hyper_parameter_tuning_job": "HyperParameterTuningJobStatus", "training_job": "TrainingJobStatus", "processing_job": "ProcessingJobStatus",
-               "transform_job": "TransformJobStatus"}
+STATUS_KEYS = {"hyper_parameter_tuning_job": "HyperParameterTuningJobStatus", "training_job": "TrainingJobStatus",
+               "processing_job": "ProcessingJobStatus", "transform_job": "TransformJobStatus"}
 COMPOSE_DIR_LABEL = "com.docker.compose.project.working_dir"
 SESSION_LABEL = "workshop.session"  # on the containers SageMaker local mode starts for a lab session
 
